@@ -1,0 +1,63 @@
+"""A WhatsApp inbox with prepaid credits, on each tenant's own Twilio account."""
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from .config import load_settings, read_dotenv
+from .extensions import csrf, db, login_manager, migrate
+from .logs import configure_logging
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides=None, environ=None):
+    """Build the application; `overrides` replace settings read from the environment."""
+    if environ is None:
+        read_dotenv(PROJECT_ROOT / ".env")
+        environ = os.environ
+
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(load_settings(environ, app.instance_path))
+    app.config.update(overrides or {})
+
+    configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    return app
+
+
+def _init_extensions(app):
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+
+def _register_blueprints(app):
+    from . import auth, cli, errors, operator, users, wallet
+
+    for module in (errors, auth, users, wallet, operator):
+        app.register_blueprint(module.bp)
+    cli.register(app)
+
+
+def _register_template_helpers(app):
+    from .formatting import register_filters
+    from .navigation import nav_links
+
+    register_filters(app)
+    app.add_template_global(nav_links)

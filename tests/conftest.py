@@ -1,0 +1,190 @@
+"""Shared fixtures: a fresh database per run (SQLite, or PostgreSQL when
+TEST_DATABASE_URL names one), an app per test with empty tables, factories for
+tenants, people and messages, and real logins through the login form."""
+
+import os
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from flask_migrate import upgrade
+
+from dashboard import create_app
+from dashboard.audit import Actor
+from dashboard.auth.accounts import create_user
+from dashboard.config import database_url
+from dashboard.extensions import db
+from dashboard.models import STATUS_RANK, Message
+from dashboard.operator.tenants import create_tenant
+from dashboard.wallet.ledger import top_up
+
+TEST_PASSWORD = "correct horse battery"
+TESTS = Actor.system("tests")
+CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def pytest_report_header():
+    return f"database: {_backend()}"
+
+
+def _backend():
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    return "postgresql" if url.startswith("postgres") else "sqlite"
+
+
+@pytest.fixture(scope="session")
+def database_url_for_tests(tmp_path_factory):
+    """A brand-new database for this run, dropped afterwards."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base or not base.startswith("postgres"):
+        path = tmp_path_factory.mktemp("db") / "test.sqlite"
+        yield f"sqlite:///{path}"
+        return
+
+    url = sa.make_url(database_url(base))
+    name = f"dashboard_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def test_environ(database_url_for_tests, tmp_path_factory):
+    return {
+        "APP_ENV": "testing",
+        "DATABASE_URL": database_url_for_tests,
+        "SECRET_KEY": "test-secret-key",
+        "CREDENTIALS_KEY": Fernet.generate_key().decode(),
+        "PUBLIC_BASE_URL": "http://dashboard.test",
+        "TWILIO_API_BASE_URL": "http://127.0.0.1:9",
+        "TWILIO_TIMEOUT": "2",
+    }
+
+
+@pytest.fixture(scope="session")
+def migrated(test_environ):
+    """Build the schema once per run, through the migrations."""
+    app = create_app(environ=test_environ)
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return True
+
+
+@pytest.fixture
+def app(migrated, test_environ):
+    app = create_app(environ=test_environ)
+    with app.app_context():
+        yield app
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+def _empty_tables():
+    tables = [t for t in db.metadata.sorted_tables]
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_tenant(app):
+    def make(name=None, balance="0"):
+        tenant = create_tenant(name or f"Tenant {uuid.uuid4().hex[:6]}", TESTS)
+        db.session.commit()
+        if Decimal(balance) > 0:
+            top_up(tenant.id, Decimal(balance), TESTS, "test credit")
+        return tenant
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    def make(tenant=None, role="agent", email=None):
+        user = create_user(
+            email or f"{role}-{uuid.uuid4().hex[:6]}@example.com",
+            TEST_PASSWORD,
+            role,
+            tenant=tenant,
+        )
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_message(app):
+    def make(tenant, **fields):
+        values = {
+            "direction": "outbound",
+            "from_number": "+14155550100",
+            "to_number": "+5511999990000",
+            "contact_number": "+5511999990000",
+            "body": "hello",
+            "message_type": "free",
+            "status": "pending",
+        }
+        values.update(fields)
+        values.setdefault("status_rank", STATUS_RANK[values["status"]])
+        if values["direction"] == "outbound":
+            values.setdefault("wallet_id", tenant.wallet.id)
+        message = Message(tenant_id=tenant.id, **values)
+        db.session.add(message)
+        db.session.flush()
+        return message
+
+    return make
+
+
+def csrf_token_in(response):
+    match = CSRF_INPUT.search(response.get_data(as_text=True))
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client):
+    def log_in(user, password=TEST_PASSWORD):
+        token = csrf_token_in(client.get("/login"))
+        response = client.post(
+            "/login",
+            data={"email": user.email, "password": password, "csrf_token": token},
+        )
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return client
+
+    return log_in
+
+
+@pytest.fixture
+def form_token(client):
+    """The CSRF token a logged-in page carries, for posting its forms."""
+
+    def token_for(path):
+        return csrf_token_in(client.get(path))
+
+    return token_for
