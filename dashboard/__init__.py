@@ -48,10 +48,30 @@ def _init_extensions(app):
 
 
 def _register_blueprints(app):
-    from . import auth, cli, errors, operator, users, wallet
+    from . import (
+        auth,
+        cli,
+        errors,
+        messaging,
+        operator,
+        twilio_setup,
+        users,
+        wallet,
+        webhooks,
+    )
 
-    for module in (errors, auth, users, wallet, operator):
+    for module in (
+        errors,
+        auth,
+        users,
+        wallet,
+        operator,
+        twilio_setup,
+        messaging,
+        webhooks,
+    ):
         app.register_blueprint(module.bp)
+    csrf.exempt(webhooks.bp)
     cli.register(app)
 
 

@@ -25,3 +25,27 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_connect(dbapi_connection, connection_record):
+    """Make SQLite safe for several threads writing at once.
+
+    pysqlite starts transactions lazily, so two readers that both decide to
+    write deadlock on the lock upgrade. Taking the write lock at BEGIN
+    (IMMEDIATE) and waiting for it (busy_timeout) serialises writers instead.
+    """
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+@sa.event.listens_for(sa.engine.Engine, "begin")
+def _sqlite_begin(connection):
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

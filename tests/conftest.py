@@ -4,13 +4,16 @@ tenants, people and messages, and real logins through the login form."""
 
 import os
 import re
+import threading
 import uuid
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from werkzeug.serving import make_server
 
 from dashboard import create_app
 from dashboard.audit import Actor
@@ -19,6 +22,8 @@ from dashboard.config import database_url
 from dashboard.extensions import db
 from dashboard.models import STATUS_RANK, Message
 from dashboard.operator.tenants import create_tenant
+from dashboard.simulator import SimulatorServer
+from dashboard.twilio_setup.settings import connect
 from dashboard.wallet.ledger import top_up
 
 TEST_PASSWORD = "correct horse battery"
@@ -78,9 +83,24 @@ def migrated(test_environ):
     return True
 
 
+class FreshContextClient(FlaskClient):
+    """Run each request in an app context of its own, as a server does, rather
+    than in the test's long-lived one (whose `g` would leak between requests)."""
+
+    def open(self, *args, **kwargs):
+        # End the test's own transaction first: on SQLite it holds the write lock.
+        db.session.commit()
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture
-def app(migrated, test_environ):
-    app = create_app(environ=test_environ)
+def app(migrated, test_environ, request):
+    """The application with empty tables; `@pytest.mark.app_config(KEY=value)`
+    overrides settings for one test."""
+    marker = request.node.get_closest_marker("app_config")
+    app = create_app(overrides=marker.kwargs if marker else None, environ=test_environ)
+    app.test_client_class = FreshContextClient
     with app.app_context():
         yield app
         db.session.remove()
@@ -188,3 +208,58 @@ def form_token(client):
         return csrf_token_in(client.get(path))
 
     return token_for
+
+
+@pytest.fixture
+def simulator(app):
+    """A Twilio simulator on a free local port, which the app talks to."""
+    server = SimulatorServer().start()
+    app.config["TWILIO_API_BASE_URL"] = server.url
+    yield server
+    server.stop()
+
+
+class LiveServer:
+    """The app served over real HTTP on a free local port, in a thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app over HTTP; PUBLIC_BASE_URL points at it, so webhooks reach it."""
+    server = LiveServer(app)
+    app.config["PUBLIC_BASE_URL"] = server.url
+    server.start()
+    yield server
+    server.stop()
+
+
+def new_account():
+    """A fresh Account SID and auth token pair, as Twilio formats them."""
+    return "AC" + uuid.uuid4().hex, uuid.uuid4().hex
+
+
+@pytest.fixture
+def connect_twilio(app, simulator):
+    """Connect a tenant to its own simulated Twilio account."""
+
+    def connect_tenant(tenant, whatsapp_number="+14155238886"):
+        account_sid, auth_token = new_account()
+        simulator.state.add_account(account_sid, auth_token)
+        settings = connect(tenant, account_sid, auth_token, whatsapp_number, TESTS)
+        settings.plain_auth_token = auth_token
+        return settings
+
+    return connect_tenant

@@ -202,20 +202,22 @@ def test_ten_thousand_debits_and_refunds_stay_exact(make_tenant, make_message):
     assert ledger_sum(tenant.id) == expected
 
 
+# One connection per thread, so all fifty really are in flight at once.
+@pytest.mark.app_config(SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 50})
 def test_fifty_concurrent_debits_never_overdraw(app, make_tenant, make_message):
     tenant = make_tenant(balance="1.00")
     message_ids = [make_message(tenant).id for _ in range(50)]
     db.session.commit()
-    start = threading.Barrier(50)
+    start = threading.Barrier(50, timeout=30)
     outcomes = []
 
     def debit(message_id):
         with app.app_context():
             from dashboard.models import Message
 
-            message = db.session.get(Message, message_id)
             start.wait()
             try:
+                message = db.session.get(Message, message_id)
                 debit_for_message(message, FREE, SYSTEM)
                 db.session.commit()
                 outcomes.append("paid")

@@ -1,0 +1,98 @@
+"""The message history: filters, search and pages over a tenant's messages."""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from ..models import DIRECTIONS, MESSAGE_TYPES, STATUS_RANK, Message
+
+LIKE_ESCAPE = "\\"
+
+
+@dataclass
+class Filters:
+    direction: str = ""
+    status: str = ""
+    message_type: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    search: str = ""
+
+    @classmethod
+    def from_args(cls, args):
+        """Read filters from query arguments, dropping values that mean nothing."""
+        return cls(
+            direction=_one_of(args.get("direction"), DIRECTIONS),
+            status=_one_of(args.get("status"), STATUS_RANK),
+            message_type=_one_of(args.get("type"), MESSAGE_TYPES),
+            date_from=_date(args.get("from")),
+            date_to=_date(args.get("to")),
+            search=(args.get("q") or "").strip()[:100],
+        )
+
+    def as_args(self):
+        args = {
+            "direction": self.direction,
+            "status": self.status,
+            "type": self.message_type,
+            "from": self.date_from.isoformat() if self.date_from else "",
+            "to": self.date_to.isoformat() if self.date_to else "",
+            "q": self.search,
+        }
+        return {key: value for key, value in args.items() if value}
+
+
+def history_query(tenant_id, filters):
+    """Newest first; every condition is scoped to the tenant."""
+    query = sa.select(Message).where(Message.tenant_id == tenant_id)
+    if filters.direction:
+        query = query.where(Message.direction == filters.direction)
+    if filters.status:
+        query = query.where(Message.status == filters.status)
+    if filters.message_type:
+        query = query.where(Message.message_type == filters.message_type)
+    if filters.date_from:
+        query = query.where(Message.created_at >= _start_of(filters.date_from))
+    if filters.date_to:
+        query = query.where(
+            Message.created_at < _start_of(filters.date_to + timedelta(days=1))
+        )
+    if filters.search:
+        query = query.where(search_condition(filters.search))
+    return query.order_by(Message.created_at.desc(), Message.id.desc())
+
+
+def search_condition(text):
+    """Match a number (digits, maybe with +) or words in the body, taken literally:
+    `%` and `_` typed by a person are searched for, not wildcards."""
+    pattern = f"%{escape_like(text)}%"
+    digits = text.replace(" ", "").replace("-", "")
+    if digits.lstrip("+").isdigit():
+        return Message.contact_number.like(
+            f"%{escape_like(digits)}%", escape=LIKE_ESCAPE
+        )
+    return Message.body.ilike(pattern, escape=LIKE_ESCAPE)
+
+
+def escape_like(text):
+    return (
+        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )
+
+
+def _one_of(value, allowed):
+    return value if value in allowed else ""
+
+
+def _date(value):
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _start_of(day):
+    return datetime.combine(day, time.min, tzinfo=UTC)

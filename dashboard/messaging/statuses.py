@@ -1,0 +1,75 @@
+"""Applying Twilio's message statuses, from callbacks, fetches and send answers.
+
+A status only ever replaces one of lower rank (see STATUS_RANK), in one
+conditional UPDATE, so repeated, late and shuffled callbacks cannot move a
+message backwards; timestamps are set once and kept. A failed or undelivered
+message is refunded once, enforced by the ledger's unique constraint.
+"""
+
+import logging
+
+import sqlalchemy as sa
+
+from ..audit import Actor
+from ..extensions import db
+from ..models import FAILED_STATUSES, STATUS_RANK, Message
+from ..twilio_gateway import plain_words
+from ..types import utcnow
+from ..wallet.ledger import refund_message
+
+logger = logging.getLogger(__name__)
+
+SENT_RANK = STATUS_RANK["sent"]
+DELIVERED_RANK = STATUS_RANK["delivered"]
+
+
+def apply_status(message, status, actor, error_code=None, at=None):
+    """Move a message to `status` if that is forward; returns True if it moved.
+
+    Joins the caller's transaction. Unknown statuses are ignored (logged).
+    """
+    rank = STATUS_RANK.get(status)
+    if rank is None:
+        logger.warning("ignoring unknown status %r for message %s", status, message.id)
+        return False
+    at = at or utcnow()
+
+    values = {"status": status, "status_rank": rank, "updated_at": utcnow()}
+    if status in FAILED_STATUSES:
+        values["failed_at"] = sa.func.coalesce(Message.failed_at, at)
+        if error_code:
+            values["error_code"] = error_code
+            values["error_message"] = plain_words(error_code)
+    else:
+        if rank >= SENT_RANK and status not in ("receiving", "received"):
+            values["sent_at"] = sa.func.coalesce(Message.sent_at, at)
+        if status in ("delivered", "read"):
+            values["delivered_at"] = sa.func.coalesce(Message.delivered_at, at)
+        if status == "read":
+            values["read_at"] = sa.func.coalesce(Message.read_at, at)
+
+    moved = db.session.execute(
+        sa.update(Message)
+        .where(Message.id == message.id, Message.status_rank < rank)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved:
+        logger.info("message %s is now %s", message.id, status)
+    if status in FAILED_STATUSES:
+        refund_message(message, actor, f"Refund: message {status}")
+    db.session.expire(message)
+    return bool(moved)
+
+
+def parse_error_code(value):
+    """Twilio's ErrorCode form field as an int, or None when absent or junk."""
+    try:
+        code = int(value)
+    except (TypeError, ValueError):
+        return None
+    return code if 0 < code < 10_000_000 else None
+
+
+STATUS_CALLBACK = Actor.system("Twilio status callback")
+RECONCILIATION = Actor.system("reconciliation")

@@ -1,0 +1,7 @@
+"""Twilio's webhooks: status callbacks and incoming messages."""
+
+from flask import Blueprint
+
+bp = Blueprint("webhooks", __name__, url_prefix="/api/whatsapp/webhooks")
+
+from . import routes  # noqa: E402, F401  (routes attach themselves to bp)

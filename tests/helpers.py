@@ -1,0 +1,52 @@
+"""Small helpers shared by test modules (fixtures live in conftest.py)."""
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from dashboard.extensions import db
+from dashboard.models import LedgerEntry, Message, Wallet
+
+WEBHOOK_BASE = "http://dashboard.test/api/whatsapp/webhooks"
+
+
+def balance_of(tenant):
+    db.session.expire_all()
+    balance = db.session.scalar(
+        sa.select(Wallet.balance).where(Wallet.tenant_id == tenant.id)
+    )
+    db.session.commit()
+    return balance
+
+
+def ledger_of(tenant):
+    """(kind, amount, message id) of each ledger entry, oldest first."""
+    return db.session.execute(
+        sa.select(LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.message_id)
+        .where(LedgerEntry.wallet_id == tenant.wallet.id)
+        .order_by(LedgerEntry.id)
+    ).all()
+
+
+def charges_of(tenant):
+    """Ledger entries of messages only, leaving out top-ups."""
+    return [row for row in ledger_of(tenant) if row.kind in ("debit", "refund")]
+
+
+def ledger_total(tenant):
+    return sum((row.amount for row in ledger_of(tenant)), Decimal(0))
+
+
+def messages_of(tenant):
+    db.session.expire_all()
+    return db.session.scalars(
+        sa.select(Message).where(Message.tenant_id == tenant.id).order_by(Message.id)
+    ).all()
+
+
+def post_signed(app, signed):
+    """Post a request the simulator signed, as Twilio would: from a client of its
+    own, with no cookies."""
+    return app.test_client().post(
+        signed.path, data=signed.params, headers=signed.headers
+    )
