@@ -49,6 +49,8 @@ def _init_extensions(app):
 
 def _register_blueprints(app):
     from . import (
+        api,
+        api_tokens,
         auth,
         cli,
         errors,
@@ -68,9 +70,12 @@ def _register_blueprints(app):
         operator,
         twilio_setup,
         messaging,
+        api_tokens,
+        api,
         webhooks,
     ):
         app.register_blueprint(module.bp)
+    csrf.exempt(api.bp)
     csrf.exempt(webhooks.bp)
     cli.register(app)
 

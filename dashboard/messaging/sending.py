@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import Actor
@@ -24,6 +24,7 @@ from ..twilio_gateway import TwilioError
 from ..twilio_gateway import send_message as twilio_send
 from ..twilio_setup.settings import credentials_of, settings_for
 from ..types import utcnow
+from ..urls import STATUS_WEBHOOK_PATH, public_url
 from ..wallet.ledger import InsufficientCredit, debit_for_message, wallet_for
 from .conversations import conversation_for, record_in_conversation, window_is_open
 from .statuses import STATUS_CALLBACK, apply_status, parse_error_code
@@ -244,7 +245,7 @@ def _debit_and_record(tenant_id, outgoing, to, price, settings, actor, api_token
 
 
 def _hand_to_twilio(message, settings):
-    callback = current_app.config["PUBLIC_BASE_URL"] + url_for("webhooks.status")
+    callback = public_url(STATUS_WEBHOOK_PATH)
     try:
         answer = twilio_send(
             credentials_of(settings),

@@ -5,7 +5,6 @@ import logging
 import re
 
 import sqlalchemy as sa
-from flask import current_app, url_for
 
 from .. import audit
 from ..credentials import decrypt_secret, encrypt_secret
@@ -14,6 +13,7 @@ from ..models import TwilioSettings
 from ..phones import InvalidNumber, to_e164
 from ..twilio_gateway import check_credentials
 from ..types import utcnow
+from ..urls import INCOMING_WEBHOOK_PATH, STATUS_WEBHOOK_PATH, public_url
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +109,9 @@ def disconnect(tenant, actor):
 
 def webhook_urls():
     """The exact URLs to paste into the Twilio Console."""
-    base = current_app.config["PUBLIC_BASE_URL"]
     return {
-        "status": base + url_for("webhooks.status"),
-        "incoming": base + url_for("webhooks.incoming"),
+        "status": public_url(STATUS_WEBHOOK_PATH),
+        "incoming": public_url(INCOMING_WEBHOOK_PATH),
     }
 
 

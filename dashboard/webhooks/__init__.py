@@ -2,6 +2,6 @@
 
 from flask import Blueprint
 
-bp = Blueprint("webhooks", __name__, url_prefix="/api/whatsapp/webhooks")
+bp = Blueprint("webhooks", __name__)
 
 from . import routes  # noqa: E402, F401  (routes attach themselves to bp)
