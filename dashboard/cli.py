@@ -19,9 +19,10 @@ COMMAND_LINE = Actor.system("command line")
 
 
 def register(app):
-    for group in (tenants_cli, users_cli, wallet_cli, tokens_cli):
+    for group in (tenants_cli, users_cli, wallet_cli, tokens_cli, messages_cli):
         app.cli.add_command(group)
-    app.cli.add_command(demo_command)
+    for command in (demo_command, simulator_command, credentials_cli):
+        app.cli.add_command(command)
 
 
 def _tenant_or_fail(name):
@@ -135,3 +136,99 @@ def demo_command():
 
     for line in set_up_demo(current_app.config):
         click.echo(line)
+
+
+@click.group("messages", help="Look after messages.")
+def messages_cli():
+    pass
+
+
+@messages_cli.command("reconcile")
+@click.option(
+    "--older-than",
+    "hours",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Age in hours (default RECONCILE_AFTER_HOURS, 12).",
+)
+def messages_reconcile(hours):
+    """Fetch from Twilio every outgoing message still not final after an age."""
+    from .messaging.reconcile import reconcile
+
+    if hours is None:
+        hours = current_app.config["RECONCILE_AFTER_HOURS"]
+    changes = reconcile(hours)
+    for message_id, (before, after) in sorted(changes.items()):
+        click.echo(f"message {message_id}: {before} -> {after}")
+    click.echo(f"{len(changes)} message(s) changed.")
+
+
+@messages_cli.command("simulate-incoming")
+@click.option("--tenant", "tenant_name", required=True)
+@click.option("--from", "from_number", required=True, help="The contact, E.164.")
+@click.option("--body", default="Hello!")
+@click.option("--name", "profile_name", default=None, help="The contact's name.")
+def messages_simulate_incoming(tenant_name, from_number, body, profile_name):
+    """Ask the running Twilio simulator to deliver a message from a contact."""
+    from .demo import deliver_simulated_incoming
+
+    tenant = _tenant_or_fail(tenant_name)
+    try:
+        status = deliver_simulated_incoming(tenant, from_number, body, profile_name)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Delivered; the webhook answered {status}.")
+
+
+@click.command("twilio-sim")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    metavar="SID:TOKEN",
+    help="An account the simulator knows; repeatable.",
+)
+@click.option("--demo-account", is_flag=True, help="Also know the demo's account.")
+@click.option(
+    "--callback-delay",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(min=0),
+    help="Seconds between status callbacks.",
+)
+def simulator_command(host, port, accounts, demo_account, callback_delay):
+    """Run the local Twilio simulator until Ctrl-C."""
+    from .demo import demo_twilio_account
+    from .simulator import parse_account_spec, run_simulator
+
+    try:
+        known = [parse_account_spec(spec) for spec in accounts]
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--account") from None
+    if demo_account:
+        known.append(demo_twilio_account(current_app.instance_path))
+
+    def ready(server):
+        click.echo(f"Twilio simulator listening on {server.url} (Ctrl-C stops it)")
+
+    run_simulator(host, port, known, callback_delay, on_ready=ready)
+
+
+@click.group("credentials", help="Tenant secrets at rest.")
+def credentials_cli():
+    pass
+
+
+@credentials_cli.command("rotate")
+def credentials_rotate():
+    """Re-encrypt every stored auth token with the first CREDENTIALS_KEY."""
+    from .credentials import CredentialsError
+    from .twilio_setup.settings import rotate_all
+
+    try:
+        count = rotate_all()
+    except CredentialsError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Re-encrypted {count} auth token(s).")

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from ..extensions import db
+from ..extensions import db, end_transaction
 from ..models import FINAL_STATUSES, Message
 from ..twilio_gateway import TwilioError, fetch_message
 from ..twilio_setup.settings import credentials_of, settings_for
@@ -25,7 +25,9 @@ def refresh_from_twilio(message, actor=RECONCILIATION):
     settings = settings_for(message.tenant_id)
     if settings is None or not message.sid:
         raise TwilioError(20404, "nothing to fetch")
-    answer = fetch_message(credentials_of(settings), message.sid)
+    credentials, sid = credentials_of(settings), message.sid
+    end_transaction()
+    answer = fetch_message(credentials, sid)
     apply_status(message, answer.status, actor, answer.error_code)
     db.session.commit()
     return answer

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..audit import Actor
-from ..extensions import db
+from ..extensions import db, end_transaction
 from ..models import STATUS_RANK, Message, WebhookEvent
 from ..phones import InvalidNumber, to_e164
 from ..twilio_gateway import TwilioError
@@ -245,17 +245,18 @@ def _debit_and_record(tenant_id, outgoing, to, price, settings, actor, api_token
 
 
 def _hand_to_twilio(message, settings):
-    callback = public_url(STATUS_WEBHOOK_PATH)
+    twilio_call = {
+        "credentials": credentials_of(settings),
+        "sender": settings.whatsapp_number,
+        "to": message.to_number,
+        "status_callback": public_url(STATUS_WEBHOOK_PATH),
+        "body": message.body if message.message_type == "free" else None,
+        "content_sid": message.content_sid,
+        "content_variables": message.content_variables,
+    }
+    end_transaction()
     try:
-        answer = twilio_send(
-            credentials_of(settings),
-            settings.whatsapp_number,
-            message.to_number,
-            callback,
-            body=message.body if message.message_type == "free" else None,
-            content_sid=message.content_sid,
-            content_variables=message.content_variables,
-        )
+        answer = twilio_send(**twilio_call)
     except TwilioError as error:
         _fail_and_refund(message, error)
         raise TwilioRefused(error.plain_words, message, code=error.code) from None

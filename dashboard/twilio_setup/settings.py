@@ -7,8 +7,8 @@ import re
 import sqlalchemy as sa
 
 from .. import audit
-from ..credentials import decrypt_secret, encrypt_secret
-from ..extensions import db
+from ..credentials import decrypt_secret, encrypt_secret, rotate_secret
+from ..extensions import db, end_transaction
 from ..models import TwilioSettings
 from ..phones import InvalidNumber, to_e164
 from ..twilio_gateway import check_credentials
@@ -75,6 +75,7 @@ def connect(
     whatsapp_number = _number("whatsapp_number", whatsapp_number)
     phone_number = _number("phone_number", phone_number) if phone_number else None
 
+    end_transaction()
     check_credentials(account_sid, auth_token)
 
     settings = settings_for(tenant.id) or TwilioSettings(tenant_id=tenant.id)
@@ -120,3 +121,13 @@ def _number(field, text):
         return to_e164(text)
     except InvalidNumber as error:
         raise SetupError(field, f"{error}, e.g. +14155238886.") from None
+
+
+def rotate_all():
+    """Re-encrypt every tenant's auth token with the newest key; commits."""
+    rows = db.session.scalars(sa.select(TwilioSettings)).all()
+    for settings in rows:
+        settings.auth_token_encrypted = rotate_secret(settings.auth_token_encrypted)
+    db.session.commit()
+    logger.info("re-encrypted %s auth token(s)", len(rows))
+    return len(rows)

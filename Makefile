@@ -1,0 +1,15 @@
+.PHONY: run test test-postgres lint bench
+
+# Run the product with a demo tenant, SQLite and the Twilio simulator.
+run:
+	scripts/run-demo
+
+# The whole test suite (SQLite unless TEST_DATABASE_URL says otherwise).
+test:
+	scripts/test
+
+test-postgres:
+	TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test scripts/test
+
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
