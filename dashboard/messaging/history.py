@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
+from ..extensions import db
 from ..models import DIRECTIONS, MESSAGE_TYPES, STATUS_RANK, Message
 
 LIKE_ESCAPE = "\\"
@@ -96,3 +97,58 @@ def _date(value):
 
 def _start_of(day):
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+# Counting a large tenant's whole history costs more than the page itself; past
+# this many matches the page says "more than 10,000" instead.
+COUNT_CAP = 10_000
+
+
+@dataclass
+class HistoryPage:
+    """One page of messages and how many match in all (capped at COUNT_CAP)."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+    total_is_exact: bool
+
+    @property
+    def pages(self):
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+    @property
+    def prev_num(self):
+        return self.page - 1
+
+    @property
+    def next_num(self):
+        return self.page + 1
+
+
+def history_page(tenant_id, filters, page=1, per_page=25):
+    """The messages of one page, newest first, with a bounded total."""
+    query = history_query(tenant_id, filters)
+    items = db.session.scalars(
+        query.limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    matching = (
+        query.order_by(None).with_only_columns(Message.id).limit(COUNT_CAP + 1)
+    ).subquery()
+    counted = db.session.scalar(sa.select(sa.func.count()).select_from(matching))
+    return HistoryPage(
+        items=items,
+        page=page,
+        per_page=per_page,
+        total=min(counted, COUNT_CAP),
+        total_is_exact=counted <= COUNT_CAP,
+    )

@@ -3,11 +3,10 @@ from flask_login import current_user, login_required
 
 from ..access import role_required, scoped_or_404, tenant_or_404
 from ..audit import Actor
-from ..extensions import db
 from ..models import Message
 from . import bp
 from .forms import SendForm
-from .history import Filters, history_query
+from .history import Filters, history_page
 from .sending import Outgoing, SendError, TwilioRefused, send
 
 PAGE_SIZE = 25
@@ -55,12 +54,8 @@ def status(tenant_id, message_id):
 
 def _render_history(tenant, form):
     filters = Filters.from_args(request.args)
-    page = db.paginate(
-        history_query(tenant.id, filters),
-        per_page=PAGE_SIZE,
-        max_per_page=100,
-        error_out=False,
-    )
+    page_number = request.args.get("page", 1, type=int)
+    page = history_page(tenant.id, filters, max(1, page_number), PAGE_SIZE)
     return render_template(
         "messages/index.html",
         tenant=tenant,
