@@ -9,6 +9,7 @@ from flask import Flask
 from .config import load_settings, read_dotenv
 from .extensions import csrf, db, login_manager, migrate
 from .logs import configure_logging
+from .security import register_security_headers
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ def create_app(overrides=None, environ=None):
     app.config.update(overrides or {})
 
     configure_logging(app)
+    register_security_headers(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)
