@@ -118,10 +118,29 @@ def _calling_twilio(action):
     except requests.RequestException as error:
         logger.warning("Twilio unreachable: %s", type(error).__name__)
         raise TwilioError(UNREACHABLE, type(error).__name__) from None
-    except (TwilioException, ValueError) as error:
+    except TwilioException as error:
+        # List calls raise a plain TwilioException carrying the HTTP response.
+        response = error.args[1] if len(error.args) > 1 else None
+        status = getattr(response, "status_code", None)
+        if status is None:
+            logger.warning("Twilio answered unexpectedly: %s", type(error).__name__)
+            raise TwilioError(UNREACHABLE, "unexpected answer from Twilio") from None
+        code = _error_code(getattr(response, "text", "")) or status
+        logger.warning("Twilio refused a list: status %s code %s", status, code)
+        raise TwilioError(code, "list refused", status) from None
+    except ValueError as error:
         # A page error, a non-JSON body or a body of the wrong shape.
         logger.warning("Twilio answered unexpectedly: %s", type(error).__name__)
         raise TwilioError(UNREACHABLE, "unexpected answer from Twilio") from None
+
+
+def _error_code(body):
+    """Twilio's error code from an error body, if it is one."""
+    try:
+        code = json.loads(body).get("code")
+    except (ValueError, AttributeError):
+        return None
+    return code if isinstance(code, int) else None
 
 
 def check_credentials(account_sid, auth_token):

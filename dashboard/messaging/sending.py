@@ -151,7 +151,7 @@ def _validate(tenant_id, outgoing):
 
 
 def _validate_template(outgoing):
-    if not CONTENT_SID.match(outgoing.content_sid or ""):
+    if not CONTENT_SID.fullmatch(outgoing.content_sid or ""):
         raise SendError(
             "A template send needs its ContentSid (HX followed by 32 hex digits).",
             field="contentSid",

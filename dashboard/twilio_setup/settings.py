@@ -61,13 +61,14 @@ def connect(
     account_sid = (account_sid or "").strip()
     auth_token = (auth_token or "").strip()
     messaging_service_sid = (messaging_service_sid or "").strip() or None
-    if not ACCOUNT_SID.match(account_sid):
+    if not ACCOUNT_SID.fullmatch(account_sid):
         raise SetupError(
             "account_sid", "An Account SID is AC followed by 32 hex digits."
         )
     if not 16 <= len(auth_token) <= 128:
         raise SetupError("auth_token", "Paste the Auth Token from the Twilio Console.")
-    if messaging_service_sid and not MESSAGING_SERVICE_SID.match(messaging_service_sid):
+    service_sid_ok = MESSAGING_SERVICE_SID.fullmatch(messaging_service_sid or "")
+    if messaging_service_sid and not service_sid_ok:
         raise SetupError(
             "messaging_service_sid",
             "A Messaging Service SID is MG followed by 32 hex digits.",

@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
 from ..auth.accounts import MIN_PASSWORD_LENGTH
@@ -8,7 +8,10 @@ from ..auth.accounts import MIN_PASSWORD_LENGTH
 class NewUserForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField("Name", validators=[Length(max=120)])
-    role = SelectField("Role", choices=[("agent", "Agent"), ("admin", "Tenant admin")])
+    role = SelectField(
+        "Role",
+        choices=[SelectChoice("agent", "Agent"), SelectChoice("admin", "Tenant admin")],
+    )
     password = PasswordField(
         "Password",
         validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
