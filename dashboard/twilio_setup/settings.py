@@ -5,6 +5,7 @@ import logging
 import re
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from .. import audit
 from ..credentials import decrypt_secret, encrypt_secret, rotate_secret
@@ -79,21 +80,38 @@ def connect(
     end_transaction()
     check_credentials(account_sid, auth_token)
 
-    settings = settings_for(tenant.id) or TwilioSettings(tenant_id=tenant.id)
-    settings.account_sid = account_sid
-    settings.auth_token_encrypted = encrypt_secret(auth_token)
-    settings.auth_token_last4 = auth_token[-4:]
-    settings.whatsapp_number = whatsapp_number
-    settings.phone_number = phone_number
-    settings.messaging_service_sid = messaging_service_sid
+    values = {
+        "account_sid": account_sid,
+        "auth_token_encrypted": encrypt_secret(auth_token),
+        "auth_token_last4": auth_token[-4:],
+        "whatsapp_number": whatsapp_number,
+        "phone_number": phone_number,
+        "messaging_service_sid": messaging_service_sid,
+        "updated_by_id": actor.user_id,
+    }
+    try:
+        settings = _save(tenant.id, values, actor)
+    except IntegrityError:
+        # Another admin connected this tenant at the same moment; update theirs.
+        db.session.rollback()
+        settings = _save(tenant.id, values, actor)
+    logger.info("Twilio connected for tenant %s", tenant.id)
+    return settings
+
+
+def _save(tenant_id, values, actor):
+    settings = settings_for(tenant_id) or TwilioSettings(tenant_id=tenant_id)
+    for name, value in values.items():
+        setattr(settings, name, value)
     settings.verified_at = settings.updated_at = utcnow()
-    settings.updated_by_id = actor.user_id
     db.session.add(settings)
     audit.record(
-        "twilio.connected", actor, tenant_id=tenant.id, account_sid=account_sid
+        "twilio.connected",
+        actor,
+        tenant_id=tenant_id,
+        account_sid=values["account_sid"],
     )
     db.session.commit()
-    logger.info("Twilio connected for tenant %s", tenant.id)
     return settings
 
 
