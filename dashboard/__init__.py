@@ -47,6 +47,21 @@ def _init_extensions(app):
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def _unauthorized():
+    """Send people whose session ended to the login page. An htmx poll would
+    follow a plain redirect and swap the login page into a fragment, so it gets
+    401 with HX-Redirect, which htmx turns into a full page load."""
+    from flask import redirect, request, url_for
+
+    login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
+    if request.headers.get("HX-Request"):
+        return "", 401, {"HX-Redirect": login_url}
+    if request.path.startswith("/api/"):
+        return {"error": "log in first"}, 401
+    return redirect(login_url)
 
 
 def _register_blueprints(app):
@@ -56,6 +71,7 @@ def _register_blueprints(app):
         auth,
         cli,
         errors,
+        inbox,
         messaging,
         operator,
         templates_admin,
@@ -73,6 +89,7 @@ def _register_blueprints(app):
         operator,
         twilio_setup,
         messaging,
+        inbox,
         templates_admin,
         api_tokens,
         api,

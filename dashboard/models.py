@@ -186,6 +186,8 @@ class Conversation(db.Model):
         sa.Index(
             "ix_conversations_tenant_activity", "tenant_id", "last_message_at", "id"
         ),
+        # The inbox's "anything changed since?" poll.
+        sa.Index("ix_conversations_tenant_updated", "tenant_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

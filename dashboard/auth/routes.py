@@ -48,7 +48,7 @@ def logout():
 def home():
     if current_user.is_operator:
         return redirect(url_for("operator.tenants"))
-    return redirect(url_for("wallet.show", tenant_id=current_user.tenant_id))
+    return redirect(url_for("inbox.index", tenant_id=current_user.tenant_id))
 
 
 def _safe_next(target):
