@@ -41,7 +41,10 @@ def http_error(error):
         403: "Your role does not allow this.",
         404: "There is nothing here.",
     }.get(error.code, error.description)
-    return _answer(error.code, titles.get(error.code, error.name), text)
+    body, status = _answer(error.code, titles.get(error.code, error.name), text)
+    # Keep what the error itself says, such as Allow on a 405.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    return body, status, headers
 
 
 @bp.app_errorhandler(InternalServerError)
