@@ -20,10 +20,12 @@ from dashboard.audit import Actor
 from dashboard.auth.accounts import create_user
 from dashboard.config import database_url
 from dashboard.extensions import db
+from dashboard.messaging.conversations import record_in_conversation
 from dashboard.models import STATUS_RANK, Message
 from dashboard.operator.tenants import create_tenant
 from dashboard.simulator import SimulatorServer
 from dashboard.twilio_setup.settings import connect
+from dashboard.types import utcnow
 from dashboard.wallet.ledger import top_up
 
 TEST_PASSWORD = "correct horse battery"
@@ -172,9 +174,12 @@ def make_message(app):
         values.setdefault("status_rank", STATUS_RANK[values["status"]])
         if values["direction"] == "outbound":
             values.setdefault("wallet_id", tenant.wallet.id)
+        values.setdefault("created_at", utcnow())
         message = Message(tenant_id=tenant.id, **values)
         db.session.add(message)
         db.session.flush()
+        # As the product does for every message it stores.
+        record_in_conversation(message)
         return message
 
     return make
