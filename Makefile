@@ -13,3 +13,8 @@ test-postgres:
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+# Inbox, thread and history queries on 1,000,000 messages (PostgreSQL), against
+# the original design's grouping query; not part of the tests.
+bench:
+	.venv/bin/python -m benchmarks.inbox
