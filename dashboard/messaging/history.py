@@ -9,6 +9,8 @@ from ..extensions import db
 from ..models import DIRECTIONS, MESSAGE_TYPES, STATUS_RANK, Conversation, Message
 
 LIKE_ESCAPE = "\\"
+# A number fragment matching more contacts than this is too vague to list them all.
+MAX_CONTACTS_SEARCHED = 500
 
 
 @dataclass
@@ -68,18 +70,22 @@ def search_condition(tenant_id, text):
     """Match a number (digits, maybe with +) or words in the body, taken literally:
     `%` and `_` typed by a person are searched for, not wildcards.
 
-    A number is looked up among the tenant's conversations (one row per contact)
-    and their messages then come from the (tenant, contact, time) index, which
-    stays fast however long the history is.
+    A number is first looked up among the tenant's conversations (one row per
+    contact); their messages then come from the (tenant, contact, time) index,
+    which stays fast however long the history is.
     """
     digits = text.replace(" ", "").replace("-", "")
     if digits.lstrip("+").isdigit():
-        contacts = sa.select(Conversation.contact_number).where(
-            Conversation.tenant_id == tenant_id,
-            Conversation.contact_number.like(
-                f"%{escape_like(digits)}%", escape=LIKE_ESCAPE
-            ),
-        )
+        contacts = db.session.scalars(
+            sa.select(Conversation.contact_number)
+            .where(
+                Conversation.tenant_id == tenant_id,
+                Conversation.contact_number.like(
+                    f"%{escape_like(digits)}%", escape=LIKE_ESCAPE
+                ),
+            )
+            .limit(MAX_CONTACTS_SEARCHED)
+        ).all()
         return Message.contact_number.in_(contacts)
     return Message.body.ilike(f"%{escape_like(text)}%", escape=LIKE_ESCAPE)
 
