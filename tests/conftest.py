@@ -18,7 +18,6 @@ from werkzeug.serving import make_server
 from dashboard import create_app
 from dashboard.audit import Actor
 from dashboard.auth.accounts import create_user
-from dashboard.config import database_url
 from dashboard.extensions import db
 from dashboard.messaging.conversations import record_in_conversation
 from dashboard.models import STATUS_RANK, Message
@@ -27,6 +26,7 @@ from dashboard.simulator import SimulatorServer
 from dashboard.twilio_setup.settings import connect
 from dashboard.types import utcnow
 from dashboard.wallet.ledger import top_up
+from tests.helpers import fresh_database
 
 TEST_PASSWORD = "correct horse battery"
 TESTS = Actor.system("tests")
@@ -45,21 +45,9 @@ def _backend():
 @pytest.fixture(scope="session")
 def database_url_for_tests(tmp_path_factory):
     """A brand-new database for this run, dropped afterwards."""
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base or not base.startswith("postgres"):
-        path = tmp_path_factory.mktemp("db") / "test.sqlite"
-        yield f"sqlite:///{path}"
-        return
-
-    url = sa.make_url(database_url(base))
-    name = f"dashboard_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    path = tmp_path_factory.mktemp("db") / "test.sqlite"
+    with fresh_database("dashboard_test", path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,8 @@
 """Small helpers shared by test modules (fixtures live in conftest.py)."""
 
+import os
+import uuid
+from contextlib import contextmanager
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -50,3 +53,28 @@ def post_signed(app, signed):
     return app.test_client().post(
         signed.path, data=signed.params, headers=signed.headers
     )
+
+
+@contextmanager
+def fresh_database(prefix, sqlite_path):
+    """A brand-new database of the kind this run tests, dropped afterwards:
+    PostgreSQL beside TEST_DATABASE_URL's database, else an SQLite file."""
+    from dashboard.config import database_url
+
+    base = os.environ.get("TEST_DATABASE_URL", "")
+    if not base.startswith("postgres"):
+        yield f"sqlite:///{sqlite_path}"
+        return
+    url = sa.make_url(database_url(base))
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(
+                sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            )
+        admin.dispose()

@@ -1,8 +1,5 @@
 """The migrations build exactly the models' schema and undo it, on each database."""
 
-import os
-import uuid
-
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -10,26 +7,15 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from dashboard import create_app
-from dashboard.config import database_url
 from dashboard.extensions import db, migrate
+from tests.helpers import fresh_database
 
 
 @pytest.fixture
-def empty_database(tmp_path, test_environ):
+def empty_database(tmp_path):
     """A database with nothing in it, of the kind this run tests."""
-    base = os.environ.get("TEST_DATABASE_URL", "")
-    if not base.startswith("postgres"):
-        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
-        return
-    url = sa.make_url(database_url(base))
-    name = f"dashboard_migrations_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_database("dashboard_migrations", tmp_path / "empty.sqlite") as url:
+        yield url
 
 
 @pytest.fixture
