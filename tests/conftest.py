@@ -260,3 +260,11 @@ def connect_twilio(app, simulator):
         return settings
 
     return connect_tenant
+
+
+@pytest.fixture
+def tenant(make_tenant, connect_twilio):
+    """A tenant with 10 of credit, connected to its own simulated Twilio account."""
+    tenant = make_tenant(balance="10")
+    tenant.settings = connect_twilio(tenant)
+    return tenant

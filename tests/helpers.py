@@ -78,3 +78,20 @@ def fresh_database(prefix, sqlite_path):
                 sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             )
         admin.dispose()
+
+
+TEMPLATE_SID = "HX" + "a" * 32
+
+
+def send_template(tenant, to="+5511999990000"):
+    """Send a template message; it needs no open window, keeping tests short."""
+    from dashboard.audit import Actor
+    from dashboard.messaging.sending import Outgoing, send
+
+    message = send(
+        tenant.id,
+        Outgoing(to=to, message_type="template", content_sid=TEMPLATE_SID),
+        Actor.system("tests"),
+    )
+    db.session.commit()
+    return message

@@ -67,13 +67,6 @@ def cli_token(runner, tenant):
 
 
 @pytest.fixture
-def tenant(make_tenant, connect_twilio):
-    tenant = make_tenant(balance="10")
-    tenant.settings = connect_twilio(tenant)
-    return tenant
-
-
-@pytest.fixture
 def api(client, runner, tenant):
     return Api(client, cli_token(runner, tenant))
 

@@ -12,13 +12,6 @@ INCOMING_URL = f"{WEBHOOK_BASE}/incoming"
 CONTACT = "+5511987654321"
 
 
-@pytest.fixture
-def tenant(make_tenant, connect_twilio):
-    tenant = make_tenant()
-    tenant.settings = connect_twilio(tenant)
-    return tenant
-
-
 def incoming(simulator, tenant, body="Hi", **extra):
     return simulator.state.incoming_request(
         tenant.settings.account_sid,

@@ -9,31 +9,17 @@ import sqlalchemy as sa
 
 from dashboard.extensions import db
 from dashboard.messaging.reconcile import reconcile
-from dashboard.messaging.sending import Outgoing, send
 from dashboard.models import Message
 from dashboard.types import utcnow
-from tests.conftest import TESTS
-from tests.helpers import balance_of, charges_of, ledger_total, messages_of
+from tests.helpers import (
+    balance_of,
+    charges_of,
+    ledger_total,
+    messages_of,
+    send_template,
+)
 
-TEMPLATE_SID = "HX" + "b" * 32
 FAILING = "+5511977770000"
-
-
-@pytest.fixture
-def tenant(make_tenant, connect_twilio):
-    tenant = make_tenant(balance="10")
-    tenant.settings = connect_twilio(tenant)
-    return tenant
-
-
-def send_template(tenant, to="+5511999990000"):
-    message = send(
-        tenant.id,
-        Outgoing(to=to, message_type="template", content_sid=TEMPLATE_SID),
-        TESTS,
-    )
-    db.session.commit()
-    return message
 
 
 def age(hours):

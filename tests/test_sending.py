@@ -24,13 +24,6 @@ FREE = Decimal("0.0275")
 
 
 @pytest.fixture
-def tenant(make_tenant, connect_twilio):
-    tenant = make_tenant(balance="10")
-    tenant.settings = connect_twilio(tenant)
-    return tenant
-
-
-@pytest.fixture
 def agent(tenant, make_user, login):
     user = make_user(tenant, role="agent")
     login(user)

@@ -8,38 +8,18 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.extensions import db
-from dashboard.messaging.sending import Outgoing, send
 from dashboard.models import Message, WebhookEvent
 from dashboard.simulator import sign_request
-from tests.conftest import TESTS
 from tests.helpers import (
     WEBHOOK_BASE,
     balance_of,
     charges_of,
     ledger_total,
     post_signed,
+    send_template,
 )
 
-TEMPLATE_SID = "HX" + "a" * 32
 STATUS_URL = f"{WEBHOOK_BASE}/status"
-
-
-@pytest.fixture
-def tenant(make_tenant, connect_twilio):
-    tenant = make_tenant(balance="10")
-    tenant.settings = connect_twilio(tenant)
-    return tenant
-
-
-def send_template(tenant, to="+5511999990000"):
-    """A template send needs no open window, which keeps these tests short."""
-    message = send(
-        tenant.id,
-        Outgoing(to=to, message_type="template", content_sid=TEMPLATE_SID),
-        TESTS,
-    )
-    db.session.commit()
-    return message
 
 
 def current(message):
