@@ -83,6 +83,7 @@ class TwilioMessage:
     error_message: str | None
     date_created: datetime | None
     date_sent: datetime | None
+    body: str | None = None
 
 
 class RoutedHttpClient(TwilioHttpClient):
@@ -190,6 +191,17 @@ def fetch_message(credentials, sid):
     return _as_message(fetched)
 
 
+def messages_to(credentials, to, limit=50):
+    """The account's latest messages to a number, newest first."""
+    account_sid, auth_token, _ = credentials
+    found = _calling_twilio(
+        lambda: _client(account_sid, auth_token).messages.list(
+            to=f"whatsapp:{to}", limit=limit
+        )
+    )
+    return [_as_message(resource) for resource in found]
+
+
 def list_templates(credentials):
     """The account's Content API templates as plain dicts."""
     account_sid, auth_token, _ = credentials
@@ -247,6 +259,7 @@ def _as_message(resource):
         error_message=resource.error_message,
         date_created=_aware(resource.date_created),
         date_sent=_aware(resource.date_sent),
+        body=resource.body,
     )
 
 

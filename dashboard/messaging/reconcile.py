@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
+from ..audit import Actor
 from ..extensions import db, end_transaction
 from ..models import FINAL_STATUSES, Message
-from ..twilio_gateway import TwilioError, fetch_message
+from ..twilio_gateway import TwilioError, fetch_message, messages_to
 from ..twilio_setup.settings import credentials_of, settings_for
 from ..types import utcnow
 from .statuses import RECONCILIATION, apply_status
@@ -50,8 +51,19 @@ def stale_messages(older_than_hours, limit=500):
 
 
 def reconcile(older_than_hours):
-    """Refresh every stale message; returns {message id: (before, after)}."""
+    """Resolve orphaned sends and refresh every stale message; returns
+    {message id: (before, after)}."""
     changes = {}
+    for message in orphaned_sends():
+        try:
+            resolve_orphan(message)
+        except TwilioError as error:
+            db.session.rollback()
+            logger.warning("could not resolve message %s: %s", message.id, error)
+            continue
+        db.session.refresh(message)
+        if message.status != "pending":
+            changes[message.id] = ("pending", message.status)
     for message in stale_messages(older_than_hours):
         before = message.status
         try:
@@ -65,3 +77,91 @@ def reconcile(older_than_hours):
             changes[message.id] = (before, message.status)
     logger.info("reconciled %s message(s)", len(changes))
     return changes
+
+
+# A send whose request died between the debit and Twilio's answer is left
+# `pending` with no SID. Twilio answers within TWILIO_TIMEOUT, so one still
+# pending after this long belongs to a request that is gone.
+ORPHAN_AFTER = timedelta(minutes=10)
+# How far Twilio's clock may be ahead of or behind ours when matching.
+CLOCK_SLACK = timedelta(minutes=2)
+NEVER_REACHED = Actor.system("reconciliation: never reached Twilio")
+
+
+def orphaned_sends(now=None, limit=500):
+    cutoff = (now or utcnow()) - ORPHAN_AFTER
+    return db.session.scalars(
+        sa.select(Message)
+        .where(
+            Message.direction == "outbound",
+            Message.status == "pending",
+            Message.sid.is_(None),
+            Message.created_at < cutoff,
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    ).all()
+
+
+def resolve_orphan(message):
+    """Adopt Twilio's copy of an orphaned send, or fail and refund it; commits.
+
+    Returns "adopted" or "failed". Raises TwilioError when Twilio cannot be
+    asked, leaving the message for the next run.
+    """
+    settings = settings_for(message.tenant_id)
+    if settings is None:
+        return _fail_orphan(message, "Twilio was disconnected before the send.")
+    credentials = credentials_of(settings)
+    to, body, created_at = message.to_number, message.body, message.created_at
+    # Twilio renders a template's text itself, so only free-form bodies compare.
+    compare_body = message.message_type == "free"
+    end_transaction()
+
+    candidates = messages_to(credentials, to)
+    taken = set(
+        db.session.scalars(
+            sa.select(Message.sid).where(Message.sid.in_([c.sid for c in candidates]))
+        )
+    )
+    match = next(
+        (
+            candidate
+            for candidate in candidates
+            if candidate.sid not in taken
+            and (not compare_body or (candidate.body or "") == body)
+            and candidate.date_created is not None
+            and candidate.date_created >= created_at - CLOCK_SLACK
+        ),
+        None,
+    )
+    if match is None:
+        return _fail_orphan(message, "Twilio never received this message.")
+    return _adopt(message, match)
+
+
+def _adopt(message, answer):
+    claimed = db.session.execute(
+        sa.update(Message)
+        .where(Message.id == message.id, Message.sid.is_(None))
+        .values(sid=answer.sid, twilio_created_at=answer.date_created)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed:
+        apply_status(message, answer.status, RECONCILIATION, answer.error_code)
+    db.session.commit()
+    logger.info("orphaned message %s adopted as %s", message.id, answer.status)
+    return "adopted"
+
+
+def _fail_orphan(message, reason):
+    db.session.execute(
+        sa.update(Message)
+        .where(Message.id == message.id, Message.sid.is_(None))
+        .values(error_message=reason)
+        .execution_options(synchronize_session=False)
+    )
+    apply_status(message, "failed", NEVER_REACHED)
+    db.session.commit()
+    logger.info("orphaned message %s failed and refunded", message.id)
+    return "failed"
