@@ -152,7 +152,8 @@ def messages_cli():
     help="Age in hours (default RECONCILE_AFTER_HOURS, 12).",
 )
 def messages_reconcile(hours):
-    """Fetch from Twilio every outgoing message still not final after an age."""
+    """Catch up with Twilio: messages still not final after an age, and sends
+    whose request died before Twilio answered."""
     from .messaging.reconcile import reconcile
 
     if hours is None:
