@@ -9,7 +9,7 @@ from flask import Flask
 from .config import load_settings, read_dotenv
 from .extensions import csrf, db, login_manager, migrate
 from .logs import configure_logging
-from .security import register_security_headers
+from .security import register_input_guard, register_security_headers
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ def create_app(overrides=None, environ=None):
 
     configure_logging(app)
     register_security_headers(app)
+    register_input_guard(app)
     _init_extensions(app)
     _register_blueprints(app)
     _register_template_helpers(app)

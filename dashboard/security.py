@@ -1,4 +1,6 @@
-"""Security headers on every response."""
+"""Security headers on every response, and a guard on raw input."""
+
+from flask import abort, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -13,6 +15,28 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def register_input_guard(app):
+    """Refuse NUL characters in query and form input with 400.
+
+    No field of ours may hold one, and PostgreSQL cannot even compare text with
+    one: left in, a lookup would fail with a 500 before any validation ran.
+    """
+
+    @app.before_request
+    def refuse_nul_characters():
+        values = [*request.args.items(multi=True)]
+        if request.mimetype in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            values += request.form.items(multi=True)
+        if any("\x00" in key or "\x00" in value for key, value in values):
+            abort(400, "Input may not contain NUL characters.")
 
 
 def register_security_headers(app):

@@ -3,6 +3,7 @@ tenant's auth token, keep the request for audit, then hand it to the rules.
 Answers are HTTP status codes; nothing is changed unless the signature holds."""
 
 import logging
+import re
 
 import sqlalchemy as sa
 
@@ -17,14 +18,14 @@ from .signatures import is_signed_by
 
 logger = logging.getLogger(__name__)
 
-SID_LENGTH = 34
+SID = re.compile(r"[A-Z]{2}[0-9a-f]{32}")
 
 
 def handle_status_callback(form):
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     account_sid = form.get("AccountSid") or ""
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
-    if len(sid) != SID_LENGTH or len(account_sid) != SID_LENGTH or not status:
+    if not (SID.fullmatch(sid) and SID.fullmatch(account_sid) and status):
         logger.warning("status callback without MessageSid, AccountSid or status")
         return 400
 
@@ -54,7 +55,7 @@ def handle_status_callback(form):
 def handle_incoming(form):
     account_sid = form.get("AccountSid") or ""
     sid = form.get("MessageSid") or form.get("SmsMessageSid") or ""
-    if len(account_sid) != SID_LENGTH or len(sid) != SID_LENGTH:
+    if not (SID.fullmatch(account_sid) and SID.fullmatch(sid)):
         logger.warning("incoming message without AccountSid or MessageSid")
         return 400
 
