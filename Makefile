@@ -1,4 +1,4 @@
-.PHONY: run test test-postgres lint bench
+.PHONY: run test test-postgres lint bench bench-webhooks
 
 # Run the product with a demo tenant, SQLite and the Twilio simulator.
 run:
@@ -18,3 +18,8 @@ lint:
 # the original design's grouping query; not part of the tests.
 bench:
 	.venv/bin/python -m benchmarks.inbox
+
+# Signed status callbacks under gunicorn against a bare Flask app, on 1,000,000
+# messages (PostgreSQL); --profile adds an in-process profile.
+bench-webhooks:
+	.venv/bin/python -m benchmarks.webhooks --profile
