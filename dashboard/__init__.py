@@ -69,6 +69,7 @@ def _register_blueprints(app):
     from . import (
         api,
         api_tokens,
+        audit_log,
         auth,
         cli,
         errors,
@@ -93,6 +94,7 @@ def _register_blueprints(app):
         inbox,
         templates_admin,
         api_tokens,
+        audit_log,
         api,
         webhooks,
     ):

@@ -78,6 +78,7 @@ def load_settings(environ, instance_path):
             "RECONCILE_AFTER_HOURS", environ.get("RECONCILE_AFTER_HOURS", "12")
         ),
         "RATELIMIT_STORAGE_URL": environ.get("RATELIMIT_STORAGE_URL", "memory://"),
+        "RATELIMIT_KEY_PREFIX": environ.get("RATELIMIT_KEY_PREFIX", "dashboard"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": secure_cookies,

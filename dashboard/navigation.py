@@ -11,6 +11,7 @@ MENU = (
     ("twilio_setup.show", "Twilio", ("admin",)),
     ("api_tokens.index", "API tokens", ("admin",)),
     ("users.index", "People", ("admin",)),
+    ("audit_log.index", "Audit", ("admin",)),
 )
 
 

@@ -7,6 +7,7 @@ from ..extensions import db
 from . import bp
 from .accounts import authenticate
 from .forms import LoginForm
+from .throttle import login_throttle, minutes_text
 
 logger = logging.getLogger(__name__)
 
@@ -18,11 +19,28 @@ def login():
 
     form = LoginForm()
     if form.validate_on_submit():
+        throttle = login_throttle()
+        # The peer's address. Behind a reverse proxy this is the proxy's, so the
+        # app must then be wrapped in werkzeug's ProxyFix with the proxy count.
+        address = request.remote_addr or "unknown"
+
+        wait = throttle.wait_seconds(form.email.data, address)
+        if wait:
+            # Refused before the password is checked, so guessing learns nothing.
+            logger.warning("login throttled")
+            form.password.errors.append(
+                f"Too many attempts; try again in {minutes_text(wait)}."
+            )
+            page = render_template("auth/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}
+
         user = authenticate(form.email.data, form.password.data)
         if user is None:
+            throttle.record_failure(form.email.data, address)
             logger.warning("failed login")
             form.password.errors.append("Wrong email or password.")
         else:
+            throttle.record_success(form.email.data)
             db.session.commit()
             # A new session at login, so a session id planted before it is useless.
             session.clear()
