@@ -33,6 +33,8 @@ def apply_status(message, status, actor, error_code=None, at=None):
         logger.warning("ignoring unknown status %r for message %s", status, message.id)
         return False
     at = at or utcnow()
+    if rank <= _loaded_rank(message) and status not in FAILED_STATUSES:
+        return False  # a repeated or late callback: nothing to write
 
     values = {"status": status, "status_rank": rank, "updated_at": utcnow()}
     if status in FAILED_STATUSES:
@@ -60,6 +62,13 @@ def apply_status(message, status, actor, error_code=None, at=None):
         refund_message(message, actor, f"Refund: message {status}")
     db.session.expire(message)
     return bool(moved)
+
+
+def _loaded_rank(message):
+    """The rank already loaded on the object, without a query; -1 if not loaded.
+    Ranks only grow, so a loaded one is safe to compare against."""
+    loaded = sa.inspect(message).attrs.status_rank.loaded_value
+    return loaded if isinstance(loaded, int) else -1
 
 
 def parse_error_code(value):

@@ -6,6 +6,7 @@ import logging
 import re
 
 import sqlalchemy as sa
+from sqlalchemy.orm import load_only
 
 from ..extensions import db
 from ..logs import mask_phone
@@ -29,9 +30,8 @@ def handle_status_callback(form):
         logger.warning("status callback without MessageSid, AccountSid or status")
         return 400
 
-    message = db.session.scalar(sa.select(Message).where(Message.sid == sid))
+    message, settings = _message_and_settings(sid, account_sid)
     if message is not None:
-        settings = _settings_of_tenant(message.tenant_id, account_sid)
         settings = settings if settings and _verified(settings) else None
     else:
         settings = _verified_settings(_settings_of_account(account_sid))
@@ -83,13 +83,23 @@ def handle_incoming(form):
     return 200
 
 
-def _settings_of_tenant(tenant_id, account_sid):
-    return db.session.scalar(
-        sa.select(TwilioSettings).where(
-            TwilioSettings.tenant_id == tenant_id,
-            TwilioSettings.account_sid == account_sid,
+def _message_and_settings(sid, account_sid):
+    """The message with this SID and its tenant's settings for this account, in
+    one query (this is the webhook's hot path); (message, None) when the message
+    belongs to a tenant on another account, (None, None) when it is unknown."""
+    found = db.session.execute(
+        sa.select(Message, TwilioSettings)
+        .outerjoin(
+            TwilioSettings,
+            sa.and_(
+                TwilioSettings.tenant_id == Message.tenant_id,
+                TwilioSettings.account_sid == account_sid,
+            ),
         )
-    )
+        .where(Message.sid == sid)
+        .options(load_only(Message.id, Message.tenant_id, Message.status_rank))
+    ).first()
+    return (found[0], found[1]) if found is not None else (None, None)
 
 
 def _settings_of_account(account_sid):
