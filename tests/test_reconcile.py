@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.extensions import db
-from dashboard.messaging.reconcile import reconcile
-from dashboard.models import Message
+from dashboard.messaging.reconcile import RECONCILE_WINDOW, reconcile
+from dashboard.models import STATUS_RANK, Message
 from dashboard.types import utcnow
 from tests.helpers import (
     balance_of,
@@ -53,6 +53,45 @@ def test_reconcile_leaves_young_messages_alone(runner, tenant, simulator):
 
     assert "0 message(s) changed" in result.output
     assert [m.status for m in messages_of(tenant)] == ["queued"]
+
+
+def test_reconcile_reaches_every_stale_message_past_a_batch(
+    runner, tenant, simulator, monkeypatch
+):
+    monkeypatch.setattr("dashboard.messaging.reconcile.BATCH", 2)
+    for _ in range(5):
+        send_template(tenant)
+    simulator.state.complete_all()
+    age(13)
+
+    result = runner.invoke(args=["messages", "reconcile"])
+
+    assert "5 message(s) changed" in result.output
+    assert [m.status for m in messages_of(tenant)] == ["read"] * 5
+
+
+def test_reconcile_leaves_delivered_and_very_old_messages_alone(
+    runner, tenant, simulator
+):
+    delivered, old = send_template(tenant), send_template(tenant)
+    simulator.state.complete_all()
+    db.session.execute(
+        sa.update(Message)
+        .where(Message.id == delivered.id)
+        .values(status="delivered", status_rank=STATUS_RANK["delivered"])
+    )
+    age(13)
+    db.session.execute(
+        sa.update(Message)
+        .where(Message.id == old.id)
+        .values(created_at=utcnow() - RECONCILE_WINDOW - timedelta(hours=1))
+    )
+    db.session.commit()
+
+    result = runner.invoke(args=["messages", "reconcile"])
+
+    assert "0 message(s) changed" in result.output
+    assert sorted(m.status for m in messages_of(tenant)) == ["delivered", "queued"]
 
 
 def test_reconcile_refunds_a_failed_message_once(runner, tenant, simulator):

@@ -3,12 +3,13 @@ apply it through the same rule as the webhook (including the single refund)."""
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 import sqlalchemy as sa
 
 from ..audit import Actor
 from ..extensions import db, end_transaction
-from ..models import FINAL_STATUSES, Message
+from ..models import STATUS_RANK, Message
 from ..twilio_gateway import TwilioError, fetch_message, messages_to
 from ..twilio_setup.settings import credentials_of, settings_for
 from ..types import utcnow
@@ -34,19 +35,31 @@ def refresh_from_twilio(message, actor=RECONCILIATION):
     return answer
 
 
-def stale_messages(older_than_hours, limit=500):
-    """Outgoing messages with a SID, not final, older than the given age."""
-    cutoff = utcnow() - timedelta(hours=older_than_hours)
+# Once delivered (or failed), a message is charged rightly and `read` may follow
+# or never come; only messages short of that are worth asking Twilio about.
+SETTLED_RANK = STATUS_RANK["delivered"]
+# Twilio settles messages within hours; one still unsettled after this long is
+# not asked about on every run for ever.
+RECONCILE_WINDOW = timedelta(days=7)
+BATCH = 500
+
+
+def stale_messages(older_than_hours, after_id=0, limit=None):
+    """Outgoing messages with a SID that Twilio has not settled, older than the
+    given age and younger than RECONCILE_WINDOW; by id, after `after_id`."""
+    now = utcnow()
     return db.session.scalars(
         sa.select(Message)
         .where(
             Message.direction == "outbound",
             Message.sid.is_not(None),
-            Message.status.not_in(FINAL_STATUSES),
-            Message.created_at < cutoff,
+            Message.status_rank < SETTLED_RANK,
+            Message.created_at < now - timedelta(hours=older_than_hours),
+            Message.created_at >= now - RECONCILE_WINDOW,
+            Message.id > after_id,
         )
         .order_by(Message.id)
-        .limit(limit)
+        .limit(limit or BATCH)
     ).all()
 
 
@@ -54,7 +67,7 @@ def reconcile(older_than_hours):
     """Resolve orphaned sends and refresh every stale message; returns
     {message id: (before, after)}."""
     changes = {}
-    for message in orphaned_sends():
+    for message in _in_batches(orphaned_sends):
         try:
             resolve_orphan(message)
         except TwilioError as error:
@@ -64,7 +77,8 @@ def reconcile(older_than_hours):
         db.session.refresh(message)
         if message.status != "pending":
             changes[message.id] = ("pending", message.status)
-    for message in stale_messages(older_than_hours):
+    stale = partial(stale_messages, older_than_hours)
+    for message in _in_batches(stale):
         before = message.status
         try:
             refresh_from_twilio(message)
@@ -79,6 +93,15 @@ def reconcile(older_than_hours):
     return changes
 
 
+def _in_batches(find):
+    """Every message `find(after_id=...)` returns, one batch at a time, so that
+    messages Twilio cannot settle yet do not hide the ones after them."""
+    after_id = 0
+    while batch := find(after_id=after_id):
+        after_id = batch[-1].id
+        yield from batch
+
+
 # A send whose request died between the debit and Twilio's answer is left
 # `pending` with no SID. Twilio answers within TWILIO_TIMEOUT, so one still
 # pending after this long belongs to a request that is gone.
@@ -88,18 +111,19 @@ CLOCK_SLACK = timedelta(minutes=2)
 NEVER_REACHED = Actor.system("reconciliation: never reached Twilio")
 
 
-def orphaned_sends(now=None, limit=500):
+def orphaned_sends(now=None, after_id=0, limit=None):
     cutoff = (now or utcnow()) - ORPHAN_AFTER
     return db.session.scalars(
         sa.select(Message)
         .where(
-            Message.direction == "outbound",
-            Message.status == "pending",
             Message.sid.is_(None),
             Message.created_at < cutoff,
+            Message.direction == "outbound",
+            Message.status == "pending",
+            Message.id > after_id,
         )
         .order_by(Message.id)
-        .limit(limit)
+        .limit(limit or BATCH)
     ).all()
 
 
