@@ -5,6 +5,8 @@ of them decrypt, so a new key can be put first, `flask credentials rotate` run,
 and the old key removed afterwards.
 """
 
+from functools import lru_cache
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from flask import current_app
 
@@ -14,7 +16,12 @@ class CredentialsError(Exception):
 
 
 def _fernet():
-    return MultiFernet([Fernet(key) for key in current_app.config["CREDENTIALS_KEYS"]])
+    return _fernet_of(tuple(current_app.config["CREDENTIALS_KEYS"]))
+
+
+@lru_cache(maxsize=8)
+def _fernet_of(keys):
+    return MultiFernet([Fernet(key) for key in keys])
 
 
 def encrypt_secret(secret):
@@ -22,8 +29,16 @@ def encrypt_secret(secret):
 
 
 def decrypt_secret(ciphertext):
+    return _decrypt(_fernet(), ciphertext)
+
+
+# Every webhook request needs its tenant's auth token, and decrypting costs more
+# than checking the signature. The cache holds only what requests decrypt anyway;
+# a rotated key or token is a different ciphertext, so nothing stale is served.
+@lru_cache(maxsize=1024)
+def _decrypt(fernet, ciphertext):
     try:
-        return _fernet().decrypt(ciphertext.encode()).decode()
+        return fernet.decrypt(ciphertext.encode()).decode()
     except InvalidToken:
         raise CredentialsError(
             "a stored secret does not match any key in CREDENTIALS_KEY"

@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and initialised by the application factory."""
 
+from contextlib import contextmanager
+
 import sqlalchemy as sa
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -66,3 +68,20 @@ def end_transaction():
     write lock while Twilio takes its time; loaded objects reload on next use.
     """
     db.session.commit()
+
+
+@contextmanager
+def autocommit_connection():
+    """A connection on which each statement commits on its own, for hot paths
+    whose single write needs no transaction around it: PostgreSQL then answers
+    each in one round trip, with no BEGIN or COMMIT of their own.
+
+    SQLite has no round trips to save; there the statements share one short
+    transaction (whose write lock is taken at BEGIN), committed at the end.
+    """
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            yield connection
+            connection.commit()
+        else:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")

@@ -1,6 +1,7 @@
 """Status callbacks signed by the simulator, applied through the webhook."""
 
 import random
+import uuid
 from dataclasses import replace
 from decimal import Decimal
 
@@ -8,8 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from dashboard.extensions import db
-from dashboard.models import Message, WebhookEvent
+from dashboard.messaging.statuses import _update_to
+from dashboard.models import STATUS_RANK, Message, WebhookEvent
 from dashboard.simulator import sign_request
+from dashboard.twilio_setup.settings import connect
+from tests.conftest import TESTS
 from tests.helpers import (
     WEBHOOK_BASE,
     balance_of,
@@ -42,7 +46,7 @@ def test_callbacks_move_the_message_to_read_with_timestamps(app, tenant, simulat
     kept = db.session.scalar(
         sa.select(sa.func.count()).where(WebhookEvent.message_sid == message.sid)
     )
-    assert kept == 4
+    assert kept == 0  # applied at once: the message itself is the record
 
 
 def test_repeated_shuffled_and_replayed_callbacks_end_the_same(app, tenant, simulator):
@@ -95,6 +99,46 @@ def test_failed_callbacks_refund_once_however_often_repeated(
     assert [row.kind for row in charges_of(tenant)] == ["debit", "refund"]
     assert balance_of(tenant) == Decimal("10")
     assert ledger_total(tenant) == balance_of(tenant)
+    kept = db.session.scalars(
+        sa.select(WebhookEvent.status).where(WebhookEvent.message_sid == message.sid)
+    ).all()
+    assert kept and set(kept) == {final}  # the evidence for the refund
+
+
+def test_failure_signed_with_another_tenants_token_refunds_nothing(
+    app, tenant, make_tenant, connect_twilio, simulator
+):
+    simulator.state.fail_recipient("+5511988880000", status="failed", error_code=30008)
+    message = send_template(tenant, to="+5511988880000")
+    other = connect_twilio(make_tenant())
+    failed = simulator.state.take_callbacks()[-1]
+
+    answer = post_signed(app, _resign(failed, other.plain_auth_token))
+
+    assert answer.status_code == 403
+    assert current(message).status == "queued"
+    assert [row.kind for row in charges_of(tenant)] == ["debit"]
+
+
+def test_nothing_a_status_change_writes_is_indexed():
+    """So PostgreSQL rewrites the row in place (HOT) on each callback."""
+    written = {
+        column.key
+        for status in STATUS_RANK
+        for with_error in (False, True)
+        for column in _update_to(status, with_error)._values
+    }
+    indexed = {
+        column.name for index in Message.__table__.indexes for column in index.columns
+    } | {
+        column.name
+        for constraint in Message.__table__.constraints
+        if isinstance(constraint, (sa.UniqueConstraint, sa.PrimaryKeyConstraint))
+        for column in constraint.columns
+    }
+
+    assert "status_rank" in written and "read_at" in written
+    assert written.isdisjoint(indexed)
 
 
 def test_late_delivered_never_unfails_a_failed_message(app, tenant, simulator):
@@ -132,6 +176,47 @@ def test_callback_signed_with_another_tenants_token_is_refused(
 
     assert answer.status_code == 403
     assert current(message).status == "queued"
+
+
+def test_a_replaced_auth_token_signs_callbacks_at_once(app, tenant, simulator):
+    message = send_template(tenant)
+    _queued, sent, delivered, _read = simulator.state.take_callbacks()
+    assert post_signed(app, sent).status_code == 200  # the old token is now held
+
+    new_token = _replace_auth_token(tenant, simulator)
+    answer = post_signed(app, _resign(delivered, new_token))
+
+    assert answer.status_code == 200
+    assert current(message).status == "delivered"
+
+
+def test_a_refund_signed_with_a_replaced_token_is_refused(app, tenant, simulator):
+    simulator.state.fail_recipient("+5511988880000", status="failed", error_code=30008)
+    message = send_template(tenant, to="+5511988880000")
+    first, *_, failed = simulator.state.take_callbacks()
+    assert post_signed(app, first).status_code == 200  # the old token is now held
+
+    _replace_auth_token(tenant, simulator)
+    answer = post_signed(app, failed)
+
+    assert answer.status_code == 403
+    assert current(message).status != "failed"
+    assert [row.kind for row in charges_of(tenant)] == ["debit"]
+
+
+def test_a_replaced_token_is_refused_once_no_longer_held(
+    app, tenant, simulator, monkeypatch
+):
+    monkeypatch.setattr("dashboard.webhooks.signers.TOKENS_KEPT_SECONDS", 0.0)
+    message = send_template(tenant)
+    _queued, sent, delivered, _read = simulator.state.take_callbacks()
+    assert post_signed(app, sent).status_code == 200
+
+    _replace_auth_token(tenant, simulator)
+    answer = post_signed(app, delivered)  # signed with the old token
+
+    assert answer.status_code == 403
+    assert current(message).status == "sent"
 
 
 def test_callback_signed_for_another_url_scheme_is_refused(app, tenant, simulator):
@@ -212,6 +297,15 @@ def test_malformed_callback_is_a_bad_request(app):
     )
 
     assert answer.status_code == 400
+
+
+def _replace_auth_token(tenant, simulator):
+    """Rotate the tenant's auth token, at Twilio and in its settings."""
+    account_sid = tenant.settings.account_sid
+    new_token = uuid.uuid4().hex
+    simulator.state.add_account(account_sid, new_token)
+    connect(tenant, account_sid, new_token, "+14155238886", TESTS)
+    return new_token
 
 
 def _signed(url, params, token):

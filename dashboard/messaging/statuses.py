@@ -7,6 +7,7 @@ message is refunded once, enforced by the ledger's unique constraint.
 """
 
 import logging
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -32,16 +33,66 @@ def apply_status(message, status, actor, error_code=None, at=None):
     if rank is None:
         logger.warning("ignoring unknown status %r for message %s", status, message.id)
         return False
-    at = at or utcnow()
     if rank <= _loaded_rank(message) and status not in FAILED_STATUSES:
         return False  # a repeated or late callback: nothing to write
 
-    values = {"status": status, "status_rank": rank, "updated_at": utcnow()}
+    moved = db.session.execute(
+        *status_update(message.id, status, error_code, at)
+    ).rowcount
+    if moved:
+        logger.info("message %s is now %s", message.id, status)
+    if status in FAILED_STATUSES:
+        refund_message(message, actor, f"Refund: message {status}")
+    db.session.expire(message)
+    return bool(moved)
+
+
+def status_update(message_id, status, error_code=None, at=None):
+    """(statement, parameters) of the UPDATE moving a message to a known
+    `status`; it changes nothing unless the message's status is of lower rank,
+    and timestamps already set stay."""
+    return _update_and_parameters(
+        {"the_id": message_id}, status, error_code, at, by_sid=False
+    )
+
+
+def status_update_by_sid(sid, tenant_id, status, error_code=None):
+    """The same UPDATE for the tenant's message with Twilio's SID `sid`."""
+    return _update_and_parameters(
+        {"the_sid": sid, "the_tenant_id": tenant_id},
+        status,
+        error_code,
+        None,
+        by_sid=True,
+    )
+
+
+def _update_and_parameters(which, status, error_code, at, by_sid):
+    now = utcnow()
+    parameters = {**which, "at": at or now, "now": now}
+    with_error = status in FAILED_STATUSES and bool(error_code)
+    if with_error:
+        parameters["error_code"] = error_code
+        parameters["error_message"] = plain_words(error_code)
+    return _update_to(status, with_error, by_sid), parameters
+
+
+@cache
+def _update_to(status, with_error, by_sid=False):
+    """One statement per status and key, built once: webhooks run it per
+    callback, and building it costs more than running it."""
+    rank = STATUS_RANK[status]
+    at = sa.bindparam("at", type_=Message.updated_at.type)
+    values = {
+        "status": status,
+        "status_rank": rank,
+        "updated_at": sa.bindparam("now", type_=Message.updated_at.type),
+    }
     if status in FAILED_STATUSES:
         values["failed_at"] = sa.func.coalesce(Message.failed_at, at)
-        if error_code:
-            values["error_code"] = error_code
-            values["error_message"] = plain_words(error_code)
+        if with_error:
+            values["error_code"] = sa.bindparam("error_code")
+            values["error_message"] = sa.bindparam("error_message")
     else:
         if rank >= SENT_RANK and status not in ("receiving", "received"):
             values["sent_at"] = sa.func.coalesce(Message.sent_at, at)
@@ -50,18 +101,19 @@ def apply_status(message, status, actor, error_code=None, at=None):
         if status == "read":
             values["read_at"] = sa.func.coalesce(Message.read_at, at)
 
-    moved = db.session.execute(
+    if by_sid:
+        which = (
+            Message.sid == sa.bindparam("the_sid"),
+            Message.tenant_id == sa.bindparam("the_tenant_id"),
+        )
+    else:
+        which = (Message.id == sa.bindparam("the_id"),)
+    return (
         sa.update(Message)
-        .where(Message.id == message.id, Message.status_rank < rank)
+        .where(*which, Message.status_rank < rank)
         .values(**values)
         .execution_options(synchronize_session=False)
-    ).rowcount
-    if moved:
-        logger.info("message %s is now %s", message.id, status)
-    if status in FAILED_STATUSES:
-        refund_message(message, actor, f"Refund: message {status}")
-    db.session.expire(message)
-    return bool(moved)
+    )
 
 
 def _loaded_rank(message):

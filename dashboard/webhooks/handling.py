@@ -1,21 +1,36 @@
 """Webhook requests in: identify the tenant, verify Twilio's signature with that
-tenant's auth token, keep the request for audit, then hand it to the rules.
-Answers are HTTP status codes; nothing is changed unless the signature holds."""
+tenant's auth token, then hand the request to the rules. Incoming messages,
+refunding failures and callbacks that arrive before their message are kept as
+evidence. Answers are HTTP status codes; nothing changes unless the signature
+holds."""
 
 import logging
 import re
 
 import sqlalchemy as sa
-from sqlalchemy.orm import load_only
 
-from ..extensions import db
+from ..credentials import decrypt_secret
+from ..extensions import autocommit_connection, db
 from ..logs import mask_phone
 from ..messaging.incoming import IncomingError, store_incoming
-from ..messaging.statuses import STATUS_CALLBACK, apply_status, parse_error_code
-from ..models import Message, TwilioSettings, WebhookEvent
+from ..messaging.statuses import (
+    STATUS_CALLBACK,
+    apply_status,
+    parse_error_code,
+    status_update,
+    status_update_by_sid,
+)
+from ..models import (
+    FAILED_STATUSES,
+    STATUS_RANK,
+    Message,
+    TwilioSettings,
+    WebhookEvent,
+)
 from ..phones import InvalidNumber, to_e164
 from ..twilio_setup.settings import credentials_of
 from .signatures import is_signed_by
+from .signers import tenants_signing
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +38,14 @@ SID = re.compile(r"[A-Z]{2}[0-9a-f]{32}")
 
 
 def handle_status_callback(form):
+    """Verify a status callback and apply it; returns the HTTP status to answer.
+
+    This is the product's busiest request. Its common case, a message moving
+    forward, is one conditional UPDATE checked against auth tokens held for a
+    few seconds (see signers). Anything else (a repeat, an unknown message, a
+    changed token, a forgery) is looked at against the stored token, and
+    failures, which refund, take a transaction of their own.
+    """
     sid = form.get("MessageSid") or form.get("SmsSid") or ""
     account_sid = form.get("AccountSid") or ""
     status = (form.get("MessageStatus") or form.get("SmsStatus") or "").lower()
@@ -30,24 +53,105 @@ def handle_status_callback(form):
         logger.warning("status callback without MessageSid, AccountSid or status")
         return 400
 
-    message, settings = _message_and_settings(sid, account_sid)
-    if message is not None:
-        settings = settings if settings and _verified(settings) else None
-    else:
-        settings = _verified_settings(_settings_of_account(account_sid))
+    if status in FAILED_STATUSES:
+        return _apply_failure(sid, account_sid, status, form)
+
+    with autocommit_connection() as connection:
+        if status in STATUS_RANK and _moved_for_a_signer(
+            connection, sid, account_sid, status, form
+        ):
+            return 200
+
+        found = _message_and_token(connection, sid, account_sid)
+        if found is not None:
+            if not _signed_by(found.auth_token_encrypted):
+                logger.warning("status callback refused: bad signature for %s", sid)
+                return 403
+            _move_forward(connection, found.id, found.status_rank, status, form)
+            return 200
+    return _keep_early_callback(sid, account_sid, status, form)
+
+
+def _moved_for_a_signer(connection, sid, account_sid, status, form):
+    """Move the message forward if it belongs to a tenant whose held token
+    signed the request; False when nothing moved, for whatever reason."""
+    error_code = parse_error_code(form.get("ErrorCode"))
+    for tenant_id in tenants_signing(connection, account_sid):
+        update = status_update_by_sid(sid, tenant_id, status, error_code)
+        if connection.execute(*update).rowcount:
+            logger.debug("message %s of tenant %s is now %s", sid, tenant_id, status)
+            return True
+    return False
+
+
+def _move_forward(connection, message_id, current_rank, status, form):
+    rank = STATUS_RANK.get(status)
+    if rank is None:
+        logger.warning("ignoring unknown status %r for message %s", status, message_id)
+        return
+    if rank <= current_rank:
+        return  # a repeated or late callback: nothing to write
+
+    update = status_update(message_id, status, parse_error_code(form.get("ErrorCode")))
+    if connection.execute(*update).rowcount:
+        logger.debug("message %s is now %s", message_id, status)
+
+
+# The message with this SID, and the auth token of its tenant's settings when
+# they are for the account that called (NULL otherwise: the signature fails).
+_MESSAGE_AND_TOKEN = (
+    sa.select(Message.id, Message.status_rank, TwilioSettings.auth_token_encrypted)
+    .outerjoin(
+        TwilioSettings,
+        sa.and_(
+            TwilioSettings.tenant_id == Message.tenant_id,
+            TwilioSettings.account_sid == sa.bindparam("account_sid"),
+        ),
+    )
+    .where(Message.sid == sa.bindparam("sid"))
+)
+
+
+def _message_and_token(connection, sid, account_sid):
+    return connection.execute(
+        _MESSAGE_AND_TOKEN, {"sid": sid, "account_sid": account_sid}
+    ).first()
+
+
+def _signed_by(auth_token_encrypted):
+    return auth_token_encrypted is not None and is_signed_by(
+        decrypt_secret(auth_token_encrypted)
+    )
+
+
+def _keep_early_callback(sid, account_sid, status, form):
+    """Twilio can call before its answer to our create arrives: the verified
+    callback is kept, and applied once the SID is stored (see sending)."""
+    settings = _verified_settings(_settings_of_account(account_sid))
     if settings is None:
         logger.warning("status callback refused: unknown account or bad signature")
         return 403
-
     _keep("status", settings.tenant_id, sid, status[:16], form)
-    if message is None:
-        # Twilio can call before its answer to our create arrives; the kept
-        # event is applied once the SID is stored.
-        logger.info("status callback for a message not stored yet: %s", sid)
-    else:
-        apply_status(
-            message, status, STATUS_CALLBACK, parse_error_code(form.get("ErrorCode"))
-        )
+    db.session.commit()
+    logger.info("status callback for a message not stored yet: %s", sid)
+    return 200
+
+
+def _apply_failure(sid, account_sid, status, form):
+    """A failed or undelivered message is refunded in the same transaction as
+    its status, and the callback that caused the refund is kept."""
+    found = _message_and_token(db.session, sid, account_sid)
+    if found is None:
+        return _keep_early_callback(sid, account_sid, status, form)
+    if not _signed_by(found.auth_token_encrypted):
+        logger.warning("status callback refused: bad signature for %s", sid)
+        return 403
+
+    message = db.session.get(Message, found.id)
+    _keep("status", message.tenant_id, sid, status, form)
+    apply_status(
+        message, status, STATUS_CALLBACK, parse_error_code(form.get("ErrorCode"))
+    )
     db.session.commit()
     return 200
 
@@ -81,25 +185,6 @@ def handle_incoming(form):
         logger.warning("malformed incoming message %s: %s", sid, error)
         return 400
     return 200
-
-
-def _message_and_settings(sid, account_sid):
-    """The message with this SID and its tenant's settings for this account, in
-    one query (this is the webhook's hot path); (message, None) when the message
-    belongs to a tenant on another account, (None, None) when it is unknown."""
-    found = db.session.execute(
-        sa.select(Message, TwilioSettings)
-        .outerjoin(
-            TwilioSettings,
-            sa.and_(
-                TwilioSettings.tenant_id == Message.tenant_id,
-                TwilioSettings.account_sid == account_sid,
-            ),
-        )
-        .where(Message.sid == sid)
-        .options(load_only(Message.id, Message.tenant_id, Message.status_rank))
-    ).first()
-    return (found[0], found[1]) if found is not None else (None, None)
 
 
 def _settings_of_account(account_sid):
