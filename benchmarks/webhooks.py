@@ -45,7 +45,7 @@ from twilio.request_validator import RequestValidator
 
 from dashboard import PROJECT_ROOT, create_app
 from dashboard.credentials import encrypt_secret
-from dashboard.extensions import db
+from dashboard.extensions import db, dispose_engines
 from dashboard.twilio_setup.settings import TwilioSettings
 from dashboard.urls import STATUS_WEBHOOK_PATH
 
@@ -108,7 +108,7 @@ def main():
     finally:
         with app.app_context():
             db.session.remove()
-            db.engine.dispose()
+            dispose_engines()
         drop()
 
 

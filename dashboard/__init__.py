@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 
 from .config import load_settings, read_dotenv
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, init_autocommit_engine, login_manager, migrate
 from .logs import configure_logging
 from .security import register_input_guard, register_security_headers
 
@@ -42,6 +42,7 @@ def create_app(overrides=None, environ=None):
 
 def _init_extensions(app):
     db.init_app(app)
+    init_autocommit_engine(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

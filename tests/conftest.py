@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from dashboard import create_app
 from dashboard.audit import Actor
 from dashboard.auth.accounts import create_user
-from dashboard.extensions import db
+from dashboard.extensions import db, dispose_engines
 from dashboard.messaging.conversations import record_in_conversation
 from dashboard.models import STATUS_RANK, Message
 from dashboard.operator.tenants import create_tenant
@@ -69,7 +69,7 @@ def migrated(test_environ):
     app = create_app(environ=test_environ)
     with app.app_context():
         upgrade()
-        db.engine.dispose()
+        dispose_engines()
     return True
 
 
@@ -95,7 +95,7 @@ def app(migrated, test_environ, request):
         yield app
         db.session.remove()
         _empty_tables()
-        db.engine.dispose()
+        dispose_engines()
 
 
 def _empty_tables():

@@ -1,6 +1,7 @@
 """Faults in the middle of a send: the ledger always sums to the balance, and no
 message stays charged without being sent or refunded."""
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 
@@ -22,6 +23,7 @@ from tests.helpers import (
     ledger_total,
     messages_of,
     post_signed,
+    send_template,
 )
 
 CONTACT = "+5511999990000"
@@ -172,3 +174,33 @@ def test_database_refusing_to_store_twilios_answer_is_healed_by_reconcile(
     assert message.sid is not None and message.status == "queued"
     assert [row.kind for row in charges_of(tenant)] == ["debit"]
     assert ledger_total(tenant) == balance_of(tenant)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+    reason="SQLite has no server to drop a connection",
+)
+def test_a_status_callback_outlives_the_database_dropping_its_connection(
+    app, tenant, simulator, caplog
+):
+    """The webhooks' pool does not ping before use, so the first callback after a
+    database restart meets a dead connection: it is retried on a fresh one."""
+    message = send_template(tenant)
+    _queued, sent, delivered, _read = simulator.state.take_callbacks()
+    assert post_signed(app, sent).status_code == 200
+
+    _terminate_webhook_connections(app)
+    answer = post_signed(app, delivered)
+
+    assert answer.status_code == 200
+    assert "database connection lost" in caplog.text
+    db.session.expire_all()
+    assert db.session.get(Message, message.id).status == "delivered"
+
+
+def _terminate_webhook_connections(app):
+    engine = app.extensions["autocommit_engine"]
+    with engine.connect() as connection:
+        pid = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    db.session.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    db.session.commit()

@@ -56,6 +56,21 @@ def handle_status_callback(form):
     if status in FAILED_STATUSES:
         return _apply_failure(sid, account_sid, status, form)
 
+    try:
+        outcome = _apply_forward_move(sid, account_sid, status, form)
+    except sa.exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        # The move is a conditional UPDATE, so running it again is safe.
+        logger.warning("database connection lost; retrying status callback %s", sid)
+        outcome = _apply_forward_move(sid, account_sid, status, form)
+    if outcome is None:
+        return _keep_early_callback(sid, account_sid, status, form)
+    return outcome
+
+
+def _apply_forward_move(sid, account_sid, status, form):
+    """The HTTP status to answer, or None when no such message is stored yet."""
     with autocommit_connection() as connection:
         if status in STATUS_RANK and _moved_for_a_signer(
             connection, sid, account_sid, status, form
@@ -63,13 +78,13 @@ def handle_status_callback(form):
             return 200
 
         found = _message_and_token(connection, sid, account_sid)
-        if found is not None:
-            if not _signed_by(found.auth_token_encrypted):
-                logger.warning("status callback refused: bad signature for %s", sid)
-                return 403
-            _move_forward(connection, found.id, found.status_rank, status, form)
-            return 200
-    return _keep_early_callback(sid, account_sid, status, form)
+        if found is None:
+            return None
+        if not _signed_by(found.auth_token_encrypted):
+            logger.warning("status callback refused: bad signature for %s", sid)
+            return 403
+        _move_forward(connection, found.id, found.status_rank, status, form)
+        return 200
 
 
 def _moved_for_a_signer(connection, sid, account_sid, status, form):
