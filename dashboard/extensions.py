@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised by the application factory."""
 
 from contextlib import contextmanager
+from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -105,6 +106,25 @@ def autocommit_connection():
     else:
         with engine.connect() as connection:
             yield connection
+
+
+def rows_changed(connection, statement, parameters):
+    """Run a write built once at import (see statuses) and count the rows it
+    changed. On PostgreSQL it goes to the driver as SQL compiled on first use:
+    for a one-row UPDATE, SQLAlchemy's work per execution (cache key, execution
+    context, result) costs as much as the round trip. Parameters must then be
+    what the driver takes as is: plain values, timestamps already in UTC.
+    """
+    if connection.dialect.name != "postgresql":
+        return connection.execute(statement, parameters).rowcount
+    sql, defaults = _compiled(statement, connection.dialect)
+    return connection.exec_driver_sql(sql, {**defaults, **parameters}).rowcount
+
+
+@lru_cache(maxsize=64)
+def _compiled(statement, dialect):
+    compiled = statement.compile(dialect=dialect)
+    return str(compiled), compiled.params
 
 
 def dispose_engines():

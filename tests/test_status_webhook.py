@@ -3,6 +3,7 @@
 import random
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,6 +14,7 @@ from dashboard.messaging.statuses import _update_to
 from dashboard.models import STATUS_RANK, Message, WebhookEvent
 from dashboard.simulator import sign_request
 from dashboard.twilio_setup.settings import connect
+from dashboard.types import utcnow
 from tests.conftest import TESTS
 from tests.helpers import (
     WEBHOOK_BASE,
@@ -43,6 +45,7 @@ def test_callbacks_move_the_message_to_read_with_timestamps(app, tenant, simulat
     assert message.status == "read"
     assert message.sent_at and message.delivered_at and message.read_at
     assert message.sent_at <= message.delivered_at <= message.read_at
+    assert utcnow() - timedelta(minutes=1) < message.sent_at <= utcnow()
     kept = db.session.scalar(
         sa.select(sa.func.count()).where(WebhookEvent.message_sid == message.sid)
     )

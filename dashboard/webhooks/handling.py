@@ -10,7 +10,7 @@ import re
 import sqlalchemy as sa
 
 from ..credentials import decrypt_secret
-from ..extensions import autocommit_connection, db
+from ..extensions import autocommit_connection, db, rows_changed
 from ..logs import mask_phone
 from ..messaging.incoming import IncomingError, store_incoming
 from ..messaging.statuses import (
@@ -93,7 +93,7 @@ def _moved_for_a_signer(connection, sid, account_sid, status, form):
     error_code = parse_error_code(form.get("ErrorCode"))
     for tenant_id in tenants_signing(connection, account_sid):
         update = status_update_by_sid(sid, tenant_id, status, error_code)
-        if connection.execute(*update).rowcount:
+        if rows_changed(connection, *update):
             logger.debug("message %s of tenant %s is now %s", sid, tenant_id, status)
             return True
     return False
@@ -108,7 +108,7 @@ def _move_forward(connection, message_id, current_rank, status, form):
         return  # a repeated or late callback: nothing to write
 
     update = status_update(message_id, status, parse_error_code(form.get("ErrorCode")))
-    if connection.execute(*update).rowcount:
+    if rows_changed(connection, *update):
         logger.debug("message %s is now %s", message_id, status)
 
 
