@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from markupsafe import escape
 
+from dashboard.api.tokens import LAST_USE_PRECISION
 from dashboard.extensions import db
 from dashboard.formatting import timestamp
 from dashboard.models import ApiToken, AuditEvent
@@ -92,6 +93,33 @@ def test_tokens_are_listed_with_their_use(app, client, form_token, tenant, admin
     assert timestamp(row.created_at) in page
     assert timestamp(row.last_used_at) in page
     assert "active" in page
+
+
+def test_last_use_is_written_once_a_minute_not_on_every_call(
+    app, client, form_token, tenant, admin
+):
+    token = shown_token(create_token(client, form_token, tenant))
+    assert wallet_with(app.test_client(), token).status_code == 200
+    [row] = tokens_of(tenant)
+    first_use = row.last_used_at
+
+    assert wallet_with(app.test_client(), token).status_code == 200
+    [row] = tokens_of(tenant)
+    assert row.last_used_at == first_use
+
+    _age_last_use(row, LAST_USE_PRECISION)
+    assert wallet_with(app.test_client(), token).status_code == 200
+    [row] = tokens_of(tenant)
+    assert row.last_used_at > first_use
+
+
+def _age_last_use(row, by):
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.id == row.id)
+        .values(last_used_at=row.last_used_at - by)
+    )
+    db.session.commit()
 
 
 def test_token_without_a_name_is_refused(client, form_token, tenant, admin):
