@@ -1,17 +1,27 @@
 """The inbox: conversations fed by signed incoming webhooks, threads, replies
 through the simulator, assignment, polling and tenant isolation."""
 
+import os
 import re
+import threading
+import time
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
 from dashboard.extensions import db
-from dashboard.models import Conversation, Template
+from dashboard.inbox.threads import thread_updates
+from dashboard.messaging.conversations import conversation_for
+from dashboard.messaging.incoming import store_incoming
+from dashboard.messaging.sending import Outgoing, send
+from dashboard.models import Conversation, Template, Wallet
 from dashboard.simulator import media_bytes
 from dashboard.types import utcnow
+from tests.conftest import TESTS
 from tests.helpers import (
     WEBHOOK_BASE,
     balance_of,
@@ -766,3 +776,79 @@ def test_inbox_post_without_csrf_token_is_refused(
     assert charges_of(tenant) == []
     conversation = conversation_of(tenant)
     assert (conversation.status, conversation.assigned_user_id) == ("open", None)
+
+
+@pytest.mark.skipif(
+    not os.environ.get("TEST_DATABASE_URL", "").startswith("postgres"),
+    reason="SQLite lets one writer at a time, so commits follow ids there",
+)
+def test_a_thread_poll_misses_no_message_whose_commit_came_late(
+    app, tenant, simulator, contact_writes
+):
+    """A reply stuck in its transaction (its wallet is locked) while the contact
+    writes again: the poll between them must not step past the reply."""
+    contact_writes(tenant, body="First")
+    conversation = conversation_for(tenant.id, CONTACT)
+    shown = max(m.id for m in messages_of(tenant))
+    incoming = simulator.state.incoming_request(
+        tenant.settings.account_sid,
+        f"{WEBHOOK_BASE}/incoming",
+        CONTACT,
+        tenant.settings.whatsapp_number,
+        "Second",
+    )
+    db.session.commit()
+
+    with _wallet_locked(tenant):
+        reply = _in_thread(
+            app, send, tenant.id, Outgoing(to=CONTACT, body="Reply"), TESTS
+        )
+        _wait_for_lock_waiters(1)
+        second = _in_thread(app, store_incoming, tenant.id, MultiDict(incoming.params))
+        _wait_for_lock_waiters(2, unless=second)
+        seen_while_stuck = thread_updates(conversation, shown, None).new
+        db.session.commit()
+    reply.join(timeout=30)
+    second.join(timeout=30)
+
+    after = max([m.id for m in seen_while_stuck], default=shown)
+    seen_later = thread_updates(conversation, after, None).new
+    bodies = [m.body for m in [*seen_while_stuck, *seen_later]]
+    assert sorted(bodies) == ["Reply", "Second"]
+
+
+@contextmanager
+def _wallet_locked(tenant):
+    with db.engine.connect() as connection:
+        connection.execute(
+            sa.select(Wallet.id).where(Wallet.tenant_id == tenant.id).with_for_update()
+        )
+        yield
+        connection.rollback()
+
+
+def _in_thread(app, function, *args):
+    def run():
+        with app.app_context():
+            function(*args)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def _wait_for_lock_waiters(count, unless=None):
+    """Until `count` sessions wait for a row lock, or the `unless` thread ends."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        waiting = db.session.scalar(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        db.session.commit()
+        if waiting >= count or (unless is not None and not unless.is_alive()):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"{count} sessions never waited for a lock")

@@ -250,11 +250,8 @@ def thread_updates(conversation, after_id, since, window_shown=None):
     """Messages stored after message `after_id`; outbound messages up to it whose
     status changed after `since` (None: none asked for); whether the conversation
     changed after `since`, and whether its window is no longer `window_shown`."""
-    # TODO(out-of-order commits): two messages stored at once can commit in the
-    # opposite order of their ids (PostgreSQL), and a poll landing between the
-    # commits moves `after` past the earlier one, which then shows on reload only.
-    # A per-conversation sequence number taken under the conversation's row lock
-    # (record_in_conversation already holds it) would end this; it needs a column.
+    # Safe on PostgreSQL too: a conversation's messages get their ids under its
+    # row lock (see record_in_conversation), so none can commit after a higher id.
     new = db.session.scalars(
         _messages_of(conversation)
         .where(Message.id > after_id)

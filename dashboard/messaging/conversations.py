@@ -36,11 +36,14 @@ def window_is_open(conversation, now=None):
 
 
 def record_in_conversation(message):
-    """Count a newly stored message in its conversation, creating it if needed.
+    """Count a message in its conversation, creating it if needed; call it
+    before the message is inserted, in the same transaction.
 
     One conditional UPDATE, so concurrent messages for the same contact neither
-    lose counts nor move `last_message_at` backwards. Joins the caller's
-    transaction.
+    lose counts nor move `last_message_at` backwards. Its row lock, held until
+    commit, is taken before the message gets its id: the messages of one
+    conversation then commit in the order of their ids, which lets an open
+    thread poll for "ids above the last one shown" without missing any.
     """
     at = message.created_at
     conversation_id = _ensure_conversation(

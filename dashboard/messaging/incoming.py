@@ -42,9 +42,8 @@ def store_incoming(tenant_id, form):
         **fields,
     )
     try:
-        db.session.add(message)
-        db.session.flush()
         record_in_conversation(message)
+        db.session.add(message)
         db.session.commit()
     except IntegrityError:
         # The same message arrived twice at once; the other request stored it.

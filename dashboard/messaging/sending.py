@@ -220,6 +220,7 @@ def _debit_and_record(tenant_id, outgoing, to, price, settings, actor, api_token
         created_at=utcnow(),
     )
     try:
+        record_in_conversation(message)
         db.session.add(message)
         db.session.flush()
     except IntegrityError:
@@ -238,7 +239,6 @@ def _debit_and_record(tenant_id, outgoing, to, price, settings, actor, api_token
             f"Not enough credit: this message costs {price} and the wallet "
             "cannot pay it. Top up the wallet first."
         ) from None
-    record_in_conversation(message)
     db.session.commit()
     logger.info("message %s recorded and charged %s", message.id, price)
     return message, True
