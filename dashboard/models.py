@@ -1,7 +1,7 @@
 """The data model: tenants and people, wallets and their ledger, Twilio settings,
 messages, conversations, templates, API tokens and the audit trails."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -36,6 +36,10 @@ STATUS_RANK = {
 }
 FINAL_STATUSES = frozenset({"read", "undelivered", "failed", "canceled", "received"})
 FAILED_STATUSES = frozenset({"undelivered", "failed", "canceled"})
+# A status badge stops asking for news once its message has been this long
+# without a change: a delivered message may be read days later, or never, and a
+# page of them should not keep polling for it. A reload shows a later change.
+STATUS_POLL_QUIET_AFTER = timedelta(minutes=10)
 
 
 def _in(column, values):
@@ -346,6 +350,12 @@ class Message(db.Model):
     @property
     def is_final(self):
         return self.status in FINAL_STATUSES
+
+    def status_may_change_soon(self, now=None):
+        """Whether an open page should keep polling this message's status."""
+        if self.is_final:
+            return False
+        return (now or utcnow()) - self.updated_at < STATUS_POLL_QUIET_AFTER
 
     @property
     def has_failed(self):

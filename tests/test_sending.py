@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from markupsafe import escape
 
 from dashboard.extensions import db
-from dashboard.models import Conversation
+from dashboard.models import STATUS_POLL_QUIET_AFTER, STATUS_RANK, Conversation, Message
 from dashboard.types import utcnow
 from tests.helpers import (
     WEBHOOK_BASE,
@@ -249,5 +249,37 @@ def _move_last_incoming(tenant, when):
         sa.update(Conversation)
         .where(Conversation.tenant_id == tenant.id)
         .values(last_incoming_at=when)
+    )
+    db.session.commit()
+
+
+def test_status_badges_poll_until_final_or_quiet(
+    client, form_token, tenant, agent, contact_wrote, simulator
+):
+    contact_wrote()
+    send_from_page(client, form_token, tenant)
+    [message] = [m for m in messages_of(tenant) if m.direction == "outbound"]
+    status_path = f"/tenants/{tenant.id}/messages/{message.id}/status"
+
+    for status, unchanged_for, polls in [
+        ("delivered", timedelta(0), True),
+        ("delivered", STATUS_POLL_QUIET_AFTER - timedelta(seconds=5), True),
+        ("delivered", STATUS_POLL_QUIET_AFTER, False),
+        ("read", timedelta(0), False),
+    ]:
+        _set_status(message, status, utcnow() - unchanged_for)
+        badge = client.get(status_path).get_data(as_text=True)
+        history = client.get(f"/tenants/{tenant.id}/messages").get_data(as_text=True)
+
+        assert status in badge
+        assert (f'hx-get="{status_path}"' in badge) is polls
+        assert (f'hx-get="{status_path}"' in history) is polls
+
+
+def _set_status(message, status, at):
+    db.session.execute(
+        sa.update(Message)
+        .where(Message.id == message.id)
+        .values(status=status, status_rank=STATUS_RANK[status], updated_at=at)
     )
     db.session.commit()
