@@ -5,7 +5,7 @@ import uuid
 import pytest
 import redis
 
-from dashboard.auth.throttle import LoginThrottle, login_throttle
+from dashboard.auth.throttle import LoginThrottle, address_key, login_throttle
 from tests.conftest import TEST_PASSWORD, csrf_token_in
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -94,6 +94,32 @@ def test_throttle_counts_address_across_accounts(app, client, make_agent):
 
     assert from_same_address.status_code == 429
     assert from_elsewhere.status_code == 303
+
+
+def test_throttle_counts_an_ipv6_client_by_its_64(app, client, make_agent):
+    users = [make_agent() for _ in range(5)]
+    for number, user in enumerate(users):
+        fail_logins(client, user.email, 4, address=f"2001:db8:1:2::{number + 1:x}")
+    fresh = make_agent()
+
+    same_64 = post_login(client, fresh.email, TEST_PASSWORD, "2001:db8:1:2:ffff::9")
+    other_64 = post_login(client, fresh.email, TEST_PASSWORD, "2001:db8:1:3::1")
+
+    assert same_64.status_code == 429
+    assert other_64.status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("10.0.0.7", "10.0.0.7"),
+        ("::ffff:10.0.0.7", "10.0.0.7"),
+        ("2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"),
+        ("unknown", "unknown"),
+    ],
+)
+def test_throttle_address_keys(address, key):
+    assert address_key(address) == key
 
 
 def test_throttle_success_clears_account_failures(app, client, make_agent):

@@ -8,6 +8,7 @@ itself is the `limits` library's moving window.
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import math
 import time
@@ -45,7 +46,10 @@ class LoginThrottle:
 
     def wait_seconds(self, email, address):
         """Seconds until this account and address may try again; 0 if they may now."""
-        checks = ((ACCOUNT_LIMIT, self._account_key(email)), (ADDRESS_LIMIT, address))
+        checks = (
+            (ACCOUNT_LIMIT, self._account_key(email)),
+            (ADDRESS_LIMIT, address_key(address)),
+        )
         try:
             waits = [
                 self._wait(limit, key)
@@ -62,7 +66,7 @@ class LoginThrottle:
     def record_failure(self, email, address):
         try:
             self.limiter.hit(ACCOUNT_LIMIT, self._account_key(email))
-            self.limiter.hit(ADDRESS_LIMIT, address)
+            self.limiter.hit(ADDRESS_LIMIT, address_key(address))
         except StorageError:
             logger.exception("login throttle storage failed; failure not counted")
 
@@ -82,6 +86,20 @@ class LoginThrottle:
         # Keyed hash: the store never holds an email, nor one to test guesses against.
         normalised = normalise_email(email).encode()
         return hmac.new(self._secret, normalised, hashlib.sha256).hexdigest()[:32]
+
+
+def address_key(address):
+    """The client's address as counted: an IPv6 client is counted by its /64,
+    since one subscriber is usually handed a whole /64 to pick addresses from."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
 
 
 def login_throttle():
