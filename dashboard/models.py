@@ -363,7 +363,10 @@ class Message(db.Model):
 
 
 class WebhookEvent(db.Model):
-    """Every webhook request received, kept as it came for audit."""
+    """A verified webhook request kept as it came: every incoming message, every
+    callback that refunded a message, and callbacks that arrived before their
+    message (applied once it is stored). A status callback that only moved a
+    message forward is not kept; the message's own timestamps record it."""
 
     __tablename__ = "webhook_events"
     __table_args__ = (sa.Index("ix_webhook_events_message_sid", "message_sid"),)
