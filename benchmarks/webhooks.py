@@ -40,6 +40,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode
 
+import psutil
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask_migrate import upgrade
@@ -229,7 +230,10 @@ def _serve_and_drive(wsgi_app, port, environ, pool, options, cycle):
             _wait_until_serving(port, server)
             load_before = os.getloadavg()[0]
             warmup = _drive(port, pool, options, WARMUP_SECONDS, 0, cycle)
+            measured = _server_processes(server.pid)
+            cpu_before = _cpu_seconds(measured)
             timed = _drive(port, pool, options, options.duration, warmup["next"], cycle)
+            cpu_after = _cpu_seconds(measured)
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
@@ -237,9 +241,42 @@ def _serve_and_drive(wsgi_app, port, environ, pool, options, cycle):
         server_errors = [line for line in log if "ERROR" in line]
 
     timed["load"] = (load_before, os.getloadavg()[0])
+    timed["cpu_ms"] = {
+        role: (cpu_after[role] - cpu_before[role]) * 1000 / max(timed["requests"], 1)
+        for role in cpu_before
+    }
     timed["accepted"] = warmup["accepted"] + timed["accepted"]
     timed["errors"] = [line.rstrip() for line in server_errors[:5]]
     return timed
+
+
+def _server_processes(gunicorn_pid):
+    """gunicorn with its workers, and every PostgreSQL process on this machine
+    (the benchmark's backends, and the writers that flush after them)."""
+    gunicorn = psutil.Process(gunicorn_pid)
+    postgres = [
+        process
+        for process in psutil.process_iter(["name"])
+        if (process.info["name"] or "").startswith("postgres")
+    ]
+    return {
+        "gunicorn": [gunicorn, *gunicorn.children(recursive=True)],
+        "postgres": postgres,
+    }
+
+
+def _cpu_seconds(processes):
+    """User and system CPU seconds used so far, by role."""
+    used = {}
+    for role, members in processes.items():
+        used[role] = 0.0
+        for process in members:
+            try:
+                times = process.cpu_times()
+            except psutil.NoSuchProcess:
+                continue  # a backend that ended; its share is lost, not guessed
+            used[role] += times.user + times.system
+    return used
 
 
 def _wait_until_serving(port, server, timeout=30):
@@ -368,6 +405,11 @@ def _report(dashboard, bare):
             f"{figures['p99']:>8.2f}  {codes}; client CPU "
             f"{figures['client_cpu']:.2f} cores; load average "
             f"{figures['load'][0]:.1f} -> {figures['load'][1]:.1f}"
+        )
+        cpu = figures["cpu_ms"]
+        print(
+            f"{'':<10} CPU per request: gunicorn {cpu['gunicorn']:.2f} ms, "
+            f"PostgreSQL {cpu['postgres']:.2f} ms"
         )
         if figures["exhausted"]:
             print(f"  {name}: the signed pool ran out; raise --pool")
