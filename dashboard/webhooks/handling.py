@@ -28,7 +28,6 @@ from ..models import (
     WebhookEvent,
 )
 from ..phones import InvalidNumber, to_e164
-from ..twilio_setup.settings import credentials_of
 from .signatures import is_signed_by
 from .signers import tenants_signing
 
@@ -226,14 +225,9 @@ def _settings_for_incoming(account_sid, to, messaging_service_sid):
     ).all()
 
 
-def _verified(settings):
-    _, auth_token, _ = credentials_of(settings)
-    return is_signed_by(auth_token)
-
-
 def _verified_settings(candidates):
     """The first candidate whose auth token signed this request."""
-    return next((s for s in candidates if _verified(s)), None)
+    return next((s for s in candidates if _signed_by(s.auth_token_encrypted)), None)
 
 
 def _keep(kind, tenant_id, sid, status, form):
