@@ -1,0 +1,38 @@
+"""Sessions: none made for requests that need none, and cookies that cannot be
+forged, whichever way the session began."""
+
+from dashboard.urls import STATUS_WEBHOOK_PATH
+
+
+def test_a_request_that_stores_nothing_gets_no_session_cookie(client):
+    response = client.post(STATUS_WEBHOOK_PATH, data={"MessageStatus": "sent"})
+
+    assert response.status_code == 400
+    assert "Set-Cookie" not in response.headers
+
+
+def test_a_session_begun_without_a_cookie_is_signed_and_read_back(
+    client, login, make_user, make_tenant
+):
+    tenant = make_tenant()
+    assert client.get_cookie("session") is None
+
+    login(make_user(tenant, role="admin"))
+
+    assert client.get(f"/tenants/{tenant.id}/wallet").status_code == 200
+
+
+def test_a_tampered_session_cookie_counts_as_no_session(
+    client, login, make_user, make_tenant
+):
+    tenant = make_tenant()
+    login(make_user(tenant, role="admin"))
+    signed = client.get_cookie("session").value
+    client.set_cookie(
+        "session", signed[:-4] + ("AAAA" if signed[-4:] != "AAAA" else "BBBB")
+    )
+
+    response = client.get(f"/tenants/{tenant.id}/wallet")
+
+    assert response.status_code == 302
+    assert "/login" in response.location
