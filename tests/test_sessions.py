@@ -1,5 +1,5 @@
-"""Sessions: none made for requests that need none, and cookies that cannot be
-forged, whichever way the session began."""
+"""Sessions: no cookie for requests that store nothing, and cookies that cannot
+be forged, whichever way the session began."""
 
 from dashboard.urls import STATUS_WEBHOOK_PATH
 
