@@ -5,12 +5,15 @@
 
 Fills a scratch PostgreSQL database (created next to BENCH_DATABASE_URL, default
 the local `test` database, and dropped afterwards) with one tenant, its wallet,
-its Twilio settings and `--messages` queued outbound messages. Then serves the
-app and a bare Flask app (benchmarks/bare_app.py) in turn with the same gunicorn
-settings on loopback, drives each with signed status callbacks for `--duration`
-seconds, prints requests/s and p50/p99 latency, and checks that every accepted
-callback moved its message. `--profile` then runs callbacks in-process, straight
-into the WSGI app, and prints their CPU profile: by library, then the top entries.
+its Twilio settings and `--messages` queued outbound messages. Then serves, in
+turn and with the same gunicorn settings on loopback, a bare Flask app
+(benchmarks/bare_app.py), a write-only WSGI function doing just the callback's
+signature check and UPDATE (benchmarks/write_only_app.py) and the app; drives
+each with signed status callbacks for `--duration` seconds, prints requests/s
+and p50/p99 latency with the app's ratio to both, and checks that every
+accepted callback moved its message. `--profile` then runs callbacks in-process,
+straight into the WSGI app, and prints their CPU profile: by library, then the
+top entries.
 
 Each callback names a different message, so every accepted one must move a
 queued message forward (to sent, delivered or read in turn). The load comes from
@@ -74,7 +77,8 @@ def main():
     url, drop = scratch_database(
         os.environ.get("BENCH_DATABASE_URL", DEFAULT_SERVER), "dashboard_bench"
     )
-    app_port, bare_port = _free_port(), _free_port()
+    app_port, bare_port, write_only_port = _free_port(), _free_port(), _free_port()
+    auth_token = secrets.token_hex(16)
     environ = {
         **os.environ,
         "APP_ENV": "production",
@@ -82,8 +86,10 @@ def main():
         "SECRET_KEY": secrets.token_hex(32),
         "CREDENTIALS_KEY": Fernet.generate_key().decode(),
         "PUBLIC_BASE_URL": f"http://{HOST}:{app_port}",
+        # Only the write-only baseline reads these two.
+        "BENCH_AUTH_TOKEN": auth_token,
+        "BENCH_TENANT_ID": str(TENANT_ID),
     }
-    auth_token = secrets.token_hex(16)
     app = create_app(environ=environ)
     logging.getLogger("dashboard").setLevel(logging.WARNING)
     try:
@@ -101,12 +107,21 @@ def main():
         bare = _serve_and_drive(
             "benchmarks.bare_app:app", bare_port, environ, pool, options, cycle=True
         )
-        dashboard = _serve_and_drive(
-            "wsgi:app", app_port, environ, pool, options, cycle=False
+        write_only = _serve_and_drive(
+            "benchmarks.write_only_app:app",
+            write_only_port,
+            environ,
+            pool,
+            options,
+            cycle=False,
         )
-        _report(dashboard, bare)
+        # Each run moves messages of its own: the app's start where these end.
+        dashboard = _serve_and_drive(
+            "wsgi:app", app_port, environ, pool[write_only["next"] :], options, False
+        )
+        _report(dashboard, bare, write_only)
         with app.app_context():
-            _check_applied(dashboard["accepted"])
+            _check_applied(dashboard["accepted"] + write_only["accepted"])
         if options.profile:
             _profile(app, target, auth_token, options)
     finally:
@@ -396,9 +411,10 @@ def _length_and_close(head):
     return length, closing
 
 
-def _report(dashboard, bare):
+def _report(dashboard, bare, write_only):
     print(f"{'server':<10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}  answers")
-    for name, figures in (("app", dashboard), ("bare", bare)):
+    runs = (("app", dashboard), ("bare", bare), ("write-only", write_only))
+    for name, figures in runs:
         codes = ", ".join(f"{c}: {n:,}" for c, n in sorted(figures["codes"].items()))
         print(
             f"{name:<10} {figures['per_second']:>9.0f} {figures['p50']:>8.2f} "
@@ -417,6 +433,11 @@ def _report(dashboard, bare):
             print(f"  {name} server log: {line}")
 
     ratio = dashboard["per_second"] / bare["per_second"]
+    write_only_ratio = write_only["per_second"] / bare["per_second"]
+    print(
+        f"write-only / bare: {write_only_ratio:.2f} (the database write's own cost); "
+        f"app / write-only: {dashboard['per_second'] / write_only['per_second']:.2f}"
+    )
     rate_met = "met" if dashboard["per_second"] >= GOAL_PER_SECOND else "MISSED"
     ratio_met = "met" if ratio >= GOAL_RATIO else "MISSED"
     print(f"app / bare: {ratio:.2f} (goal >= {GOAL_RATIO}: {ratio_met})")
@@ -424,7 +445,8 @@ def _report(dashboard, bare):
 
 
 def _check_applied(accepted):
-    """Each accepted callback named a different queued message: each one moved."""
+    """Each callback the app or the write-only baseline accepted named a
+    different queued message: each one moved."""
     moved = dict(
         db.session.execute(
             sa.text(
@@ -438,7 +460,10 @@ def _check_applied(accepted):
         print(f"{status:<10} {accepted[status]:>9,} {moved.get(status, 0):>9,}")
     total = sum(accepted.values())
     verdict = "all applied" if moved == dict(accepted) else "MISMATCH"
-    print(f"accepted {total:,}, moved {sum(moved.values()):,}: {verdict}")
+    print(
+        f"accepted {total:,} (app and write-only), moved {sum(moved.values()):,}: "
+        f"{verdict}"
+    )
 
 
 def _profile(app, target, auth_token, options):
