@@ -11,7 +11,6 @@ PUBLIC_BASE_URL from the environment the benchmark serves it with.
 
 import os
 import threading
-from functools import cache
 from urllib.parse import parse_qsl
 
 import psycopg
@@ -20,6 +19,7 @@ from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
 
+from dashboard.extensions import driver_sql
 from dashboard.messaging.statuses import status_update_by_sid
 from dashboard.urls import STATUS_WEBHOOK_PATH
 
@@ -31,6 +31,7 @@ DSN = (
     .set(drivername="postgresql")
     .render_as_string(hide_password=False)
 )
+DIALECT = psycopg_dialect()
 
 _connections = threading.local()
 
@@ -45,7 +46,7 @@ def app(environ, start_response):
     statement, parameters = status_update_by_sid(
         form["MessageSid"], TENANT_ID, form["MessageStatus"]
     )
-    sql, defaults = _compiled(statement)
+    sql, defaults = driver_sql(statement, DIALECT)
     moved = _connection().execute(sql, {**defaults, **parameters}).rowcount
     return _answer(start_response, "200 OK" if moved else "409 Conflict")
 
@@ -56,12 +57,6 @@ def _connection():
         connection = psycopg.connect(DSN, autocommit=True)
         _connections.connection = connection
     return connection
-
-
-@cache
-def _compiled(statement):
-    compiled = statement.compile(dialect=psycopg_dialect())
-    return str(compiled), compiled.params
 
 
 def _answer(start_response, status):

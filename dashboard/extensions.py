@@ -117,12 +117,14 @@ def rows_changed(connection, statement, parameters):
     """
     if connection.dialect.name != "postgresql":
         return connection.execute(statement, parameters).rowcount
-    sql, defaults = _compiled(statement, connection.dialect)
+    sql, defaults = driver_sql(statement, connection.dialect)
     return connection.exec_driver_sql(sql, {**defaults, **parameters}).rowcount
 
 
 @lru_cache(maxsize=64)
-def _compiled(statement, dialect):
+def driver_sql(statement, dialect):
+    """`statement` as the driver takes it: its SQL for `dialect` and the values
+    of the parameters it binds itself, compiled once per statement."""
     compiled = statement.compile(dialect=dialect)
     return str(compiled), compiled.params
 
