@@ -12,8 +12,9 @@ signature check and UPDATE (benchmarks/write_only_app.py) and the app; drives
 each with signed status callbacks for `--duration` seconds, prints requests/s
 and p50/p99 latency with the app's ratio to both, and checks that every
 accepted callback moved its message. `--profile` then runs callbacks in-process,
-straight into the WSGI app, and prints their CPU profile: by library, then the
-top entries.
+straight into the WSGI app, and prints their CPU profile (by library, then the
+top entries) and the CPU that an empty view costs behind the app's request hooks
+against bare Flask.
 
 Each callback names a different message, so every accepted one must move a
 queued message forward (to sent, delivered or read in turn). The load comes from
@@ -46,13 +47,14 @@ from urllib.parse import urlencode
 import psutil
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
+from flask import Flask
 from flask_migrate import upgrade
 from twilio.request_validator import RequestValidator
 from werkzeug.test import EnvironBuilder
 
 from dashboard import PROJECT_ROOT, create_app
 from dashboard.credentials import encrypt_secret
-from dashboard.extensions import db, dispose_engines
+from dashboard.extensions import csrf, db, dispose_engines
 from dashboard.twilio_setup.settings import TwilioSettings
 from dashboard.urls import STATUS_WEBHOOK_PATH
 
@@ -67,6 +69,8 @@ STATUSES = ("sent", "delivered", "read")
 GUNICORN = os.environ.get(
     "BENCH_GUNICORN", "-w 4 -k gthread --threads 4 --keep-alive 30"
 ).split()
+# The in-process measure of the request hooks' cost serves an empty view here.
+EMPTY_PATH = "/bench/empty"
 GOAL_PER_SECOND = 1000
 GOAL_RATIO = 0.5
 WARMUP_SECONDS = 2
@@ -124,6 +128,7 @@ def main():
             _check_applied(dashboard["accepted"] + write_only["accepted"])
         if options.profile:
             _profile(app, target, auth_token, options)
+            _framework_cost(environ, target, auth_token)
     finally:
         with app.app_context():
             db.session.remove()
@@ -494,16 +499,49 @@ def _profile(app, target, auth_token, options):
     codes += _call(app, measured[half:])
     profiler.disable()
     devnull.close()
-    print(f"profiled {len(measured) - half:,} callbacks; all answers {dict(codes)}")
+    print(
+        f"profiled {len(measured) - half:,} callbacks; answers to all "
+        f"{len(measured):,} measured: {dict(codes)}"
+    )
     stats = pstats.Stats(profiler, stream=sys.stdout)
     _print_cpu_by_library(stats)
     stats.sort_stats("cumulative").print_stats(20)
     stats.sort_stats("tottime").print_stats(15)
 
 
-def _environ(target, form, headers):
+def _framework_cost(environ, target, auth_token):
+    """CPU per request of an empty view in-process, in bare Flask and behind
+    the app's request hooks, given a signed callback: what the app pays before
+    its view does anything."""
+    bare = Flask(__name__)
+    hooked = create_app(environ=environ)
+    for flask_app in (bare, hooked):
+        flask_app.add_url_rule(EMPTY_PATH, view_func=_empty, methods=["POST"])
+    form, headers = _callback(target, RequestValidator(auth_token), 1)
+    environs = [_environ(target, form, headers, path=EMPTY_PATH)] * 10_500
+
+    costs = {}
+    for name, flask_app in (("bare", bare), ("hooked", hooked)):
+        _call(flask_app, environs[:500])
+        cpu = time.process_time()
+        codes = _call(flask_app, environs[500:])
+        costs[name] = (time.process_time() - cpu) / 10_000 * 1e6
+        if set(codes) != {200}:
+            raise RuntimeError(f"the empty view answered {dict(codes)}")
+    print(
+        f"in-process, an empty view: bare Flask {costs['bare']:.0f} µs of CPU, "
+        f"behind the app's request hooks {costs['hooked']:.0f} µs"
+    )
+
+
+@csrf.exempt
+def _empty():
+    return "", 200
+
+
+def _environ(target, form, headers, path=STATUS_WEBHOOK_PATH):
     builder = EnvironBuilder(
-        path=STATUS_WEBHOOK_PATH,
+        path=path,
         base_url=target.removesuffix(STATUS_WEBHOOK_PATH),
         method="POST",
         data=form,
