@@ -4,8 +4,9 @@ used by the routes, the sending rule and the setup page alike."""
 
 from flask import current_app
 
-STATUS_WEBHOOK_PATH = "/api/whatsapp/webhooks/status"
-INCOMING_WEBHOOK_PATH = "/api/whatsapp/webhooks/incoming"
+WEBHOOKS_PREFIX = "/api/whatsapp/webhooks/"
+STATUS_WEBHOOK_PATH = WEBHOOKS_PREFIX + "status"
+INCOMING_WEBHOOK_PATH = WEBHOOKS_PREFIX + "incoming"
 
 
 def public_url(path):

@@ -1,5 +1,5 @@
-"""Sessions: no cookie for requests that store nothing, and cookies that cannot
-be forged, whichever way the session began."""
+"""Sessions: no cookie for requests that store nothing, none at all on the
+webhooks, and cookies that cannot be forged, whichever way the session began."""
 
 from dashboard.urls import STATUS_WEBHOOK_PATH
 
@@ -36,3 +36,17 @@ def test_a_tampered_session_cookie_counts_as_no_session(
 
     assert response.status_code == 302
     assert "/login" in response.location
+
+
+def test_webhooks_neither_read_nor_answer_with_a_session(
+    client, login, make_user, make_tenant
+):
+    tenant = make_tenant()
+    login(make_user(tenant, role="admin"))
+
+    response = client.post(STATUS_WEBHOOK_PATH, data={"MessageStatus": "sent"})
+
+    assert response.status_code == 400
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+    assert client.get(f"/tenants/{tenant.id}/wallet").status_code == 200
