@@ -5,9 +5,9 @@ from dashboard.urls import STATUS_WEBHOOK_PATH
 
 
 def test_a_request_that_stores_nothing_gets_no_session_cookie(client):
-    response = client.post(STATUS_WEBHOOK_PATH, data={"MessageStatus": "sent"})
+    response = client.get("/api/whatsapp/messages")
 
-    assert response.status_code == 400
+    assert response.status_code == 401
     assert "Set-Cookie" not in response.headers
 
 
