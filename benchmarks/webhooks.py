@@ -56,7 +56,7 @@ from dashboard import PROJECT_ROOT, create_app
 from dashboard.credentials import encrypt_secret
 from dashboard.extensions import csrf, db, dispose_engines
 from dashboard.twilio_setup.settings import TwilioSettings
-from dashboard.urls import STATUS_WEBHOOK_PATH
+from dashboard.urls import STATUS_WEBHOOK_PATH, WEBHOOKS_PREFIX
 
 from .common import DEFAULT_SERVER, percentile, scratch_database
 
@@ -69,8 +69,9 @@ STATUSES = ("sent", "delivered", "read")
 GUNICORN = os.environ.get(
     "BENCH_GUNICORN", "-w 4 -k gthread --threads 4 --keep-alive 30"
 ).split()
-# The in-process measure of the request hooks' cost serves an empty view here.
-EMPTY_PATH = "/bench/empty"
+# The in-process measure of the request hooks' cost serves an empty view here,
+# beside the webhooks, so that it pays what they pay.
+EMPTY_PATH = WEBHOOKS_PREFIX + "bench-empty"
 GOAL_PER_SECOND = 1000
 GOAL_RATIO = 0.5
 WARMUP_SECONDS = 2
@@ -511,7 +512,7 @@ def _profile(app, target, auth_token, options):
 
 def _framework_cost(environ, target, auth_token):
     """CPU per request of an empty view in-process, in bare Flask and behind
-    the app's request hooks, given a signed callback: what the app pays before
+    the app's request hooks, given a signed callback: what a webhook pays before
     its view does anything."""
     bare = Flask(__name__)
     hooked = create_app(environ=environ)
