@@ -10,7 +10,7 @@ from .config import load_settings, read_dotenv
 from .extensions import csrf, db, init_autocommit_engine, login_manager, migrate
 from .logs import configure_logging
 from .security import register_input_guard, register_security_headers
-from .sessions import NoWebhookSessions
+from .sessions import PeopleOnlySessions
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def create_app(overrides=None, environ=None):
     app.config.update(load_settings(environ, app.instance_path))
     app.config.update(overrides or {})
 
-    app.session_interface = NoWebhookSessions()
+    app.session_interface = PeopleOnlySessions()
     configure_logging(app)
     register_security_headers(app)
     register_input_guard(app)

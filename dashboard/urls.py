@@ -4,7 +4,8 @@ used by the routes, the sending rule and the setup page alike."""
 
 from flask import current_app
 
-WEBHOOKS_PREFIX = "/api/whatsapp/webhooks/"
+API_PREFIX = "/api/whatsapp"
+WEBHOOKS_PREFIX = API_PREFIX + "/webhooks/"
 STATUS_WEBHOOK_PATH = WEBHOOKS_PREFIX + "status"
 INCOMING_WEBHOOK_PATH = WEBHOOKS_PREFIX + "incoming"
 

@@ -2,6 +2,8 @@
 
 from flask import Blueprint
 
-bp = Blueprint("api", __name__, url_prefix="/api/whatsapp")
+from ..urls import API_PREFIX
+
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
 from . import routes  # noqa: E402, F401  (routes attach themselves to bp)
