@@ -30,10 +30,7 @@ def register_input_guard(app):
     @app.before_request
     def refuse_nul_characters():
         values = [*request.args.items(multi=True)]
-        if request.mimetype in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
+        if request.mimetype in FORM_TYPES:
             values += request.form.items(multi=True)
         if any("\x00" in key or "\x00" in value for key, value in values):
             abort(400, "Input may not contain NUL characters.")

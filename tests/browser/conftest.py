@@ -26,6 +26,7 @@ CHROMIUM_ARGS = [
 ]
 ACTION_TIMEOUT_MS = 5_000
 NAVIGATION_TIMEOUT_MS = 10_000
+ASSET_TYPES = ("stylesheet", "script", "image", "font")
 MAX_NAME = 200  # artifact file names, well under the usual 255-byte limit
 HERE = Path(__file__).parent
 
@@ -90,7 +91,32 @@ def _after_test_commits(session):
 
 @pytest.fixture
 def page(context):
-    return context.new_page()
+    """A tab whose test also fails on what a broken page shows only in the
+    console: a script error, a Content Security Policy violation or a missing
+    asset."""
+    page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda error: problems.append(f"script error: {error}"))
+    page.on("console", lambda message: _note_console_error(message, problems))
+    page.on("response", lambda response: _note_missing_asset(response, problems))
+
+    yield page
+
+    assert not problems, "the browser reported:\n" + "\n".join(problems)
+
+
+def _note_console_error(message, problems):
+    # A page or fragment answered 4xx on purpose is logged as "Failed to load
+    # resource" too; assets are checked by their responses instead.
+    if message.type == "error" and not message.text.startswith(
+        "Failed to load resource"
+    ):
+        problems.append(f"console error at {message.location['url']}: {message.text}")
+
+
+def _note_missing_asset(response, problems):
+    if response.request.resource_type in ASSET_TYPES and response.status >= 400:
+        problems.append(f"asset {response.url} answered {response.status}")
 
 
 @pytest.fixture

@@ -121,3 +121,14 @@ def test_session_cookie_is_httponly_and_samesite_lax(app, page, make_user, log_i
     assert cookie["httpOnly"] is True
     assert cookie["sameSite"] == "Lax"
     assert f"{name}=" not in page.evaluate("document.cookie")
+
+
+def test_pages_name_an_icon_the_app_serves(page):
+    # Without one, browsers ask for /favicon.ico on every visit and log a 404.
+    page.goto("/login")
+
+    icon = page.locator("link[rel=icon]").get_attribute("href")
+    response = page.request.get(icon)
+
+    assert response.ok
+    assert response.headers["content-type"].startswith("image/svg+xml")
