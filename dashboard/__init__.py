@@ -63,8 +63,6 @@ def _unauthorized():
     login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
     if request.headers.get("HX-Request"):
         return "", 401, {"HX-Redirect": login_url}
-    if request.path.startswith("/api/"):
-        return {"error": "log in first"}, 401
     return redirect(login_url)
 
 
