@@ -48,7 +48,7 @@ def test_a_tampered_session_cookie_counts_as_no_session(
         ("POST", API_PREFIX + "/send", 401),
     ],
 )
-def test_machines_paths_neither_read_nor_answer_with_a_session(
+def test_api_and_webhooks_neither_read_nor_answer_with_a_session(
     client, login, make_user, make_tenant, method, path, status
 ):
     tenant = make_tenant()
