@@ -3,13 +3,11 @@ Twilio's webhooks."""
 
 from flask.sessions import SecureCookieSessionInterface
 
-from .urls import API_PREFIX
-
-MACHINE_PATHS = API_PREFIX + "/"
+from .urls import is_for_machines
 
 
 class PeopleOnlySessions(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, except under the API's prefix.
+    """Flask's signed-cookie sessions, except on paths for machines.
 
     Integrators authenticate with bearer tokens and Twilio with signatures;
     neither sends a cookie, and neither must be given one or be recognised by
@@ -20,6 +18,6 @@ class PeopleOnlySessions(SecureCookieSessionInterface):
     """
 
     def open_session(self, app, request):
-        if request.path.startswith(MACHINE_PATHS):
+        if is_for_machines(request.path):
             return self.make_null_session(app)
         return super().open_session(app, request)

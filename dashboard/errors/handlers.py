@@ -5,13 +5,14 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from ..extensions import db
+from ..urls import is_for_machines
 from . import bp
 
 logger = logging.getLogger(__name__)
 
 
 def wants_json():
-    return request.path.startswith("/api/")
+    return is_for_machines(request.path)
 
 
 def _answer(status, title, text):
