@@ -216,7 +216,7 @@ class LiveServer:
     """The app served over real HTTP on a free local port, in a thread."""
 
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, _buffered(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(
             target=self.server.serve_forever,
@@ -231,6 +231,27 @@ class LiveServer:
     def stop(self):
         self.server.shutdown()
         self.thread.join(timeout=5)
+
+
+def _buffered(wsgi_app):
+    """Answer with the whole body at once, its source already closed.
+
+    When a client drops the connection while Werkzeug's development server is
+    still reading what is left of the request, the server skips closing the
+    response, and a static file stays open until garbage collection reports it
+    in whichever test runs then. Browsers drop connections all the time (a
+    navigation cancels the favicon or a poll). No response of the app streams.
+    """
+
+    def buffered(environ, start_response):
+        body = wsgi_app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return buffered
 
 
 @pytest.fixture
